@@ -1,0 +1,2 @@
+"""Lifeboat."""
+__version__ = "0.1.0"

@@ -1,0 +1,126 @@
+"""The Compute API application: routing, middleware and fault handling.
+
+Every response carries request ids, the microversion headers (on /v2.1) and an
+`X-Lifeboat-Version` header, so clients (our CLI) can tell Lifeboat from Nova
+before sending 2.105.
+"""
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import lifeboat
+from lifeboat import context as lb_context
+from lifeboat import exception
+from lifeboat.api import auth, faults, microversion
+from lifeboat.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+# First path segments under /v2.1 that are collections, not a project id.
+_COLLECTIONS = {"servers", "flavors", "os-services", "os-hypervisors",
+                "os-migrations", "images", "os-keypairs", "limits", "extensions",
+                "os-availability-zone", "os-aggregates", "os-simple-tenant-usage",
+                "os-quota-sets", "os-server-groups", "os-instance-usage-audit-log",
+                "os-security-groups", "os-networks", "os-volumes", "os-hosts",
+                "os-cells", "os-assisted-volume-snapshots", "os-server-external-events",
+                "os-quota-class-sets", "os-tenant-networks", "os-floating-ips",
+                "os-volumes_boot", "os-snapshots", "os-certificates", "os-agents",
+                "os-fixed-ips", "os-floating-ip-pools", "os-cloudpipe",
+                "os-fping", "os-baremetal-nodes", "os-security-group-rules",
+                "os-floating-ips-bulk", "os-floating-ip-dns", "os-migrations",
+                "os-volume-types", "os-console-auth-tokens", "os-instance-actions"}
+_UNAUTHENTICATED = {"/", "/v2", "/v2/", "/v2.1", "/v2.1/", "/image", "/image/",
+                    "/image/versions"}
+
+LIFEBOAT_HEADER = "X-Lifeboat-Version"
+
+
+def _split_api(path):
+    """('v2.1'|'v2'|'image'|None, normalised path) with any project id removed."""
+    parts = path.split("/")
+    if len(parts) > 1 and parts[1] in ("v2", "v2.1"):
+        if len(parts) > 3 and parts[2] and parts[2] not in _COLLECTIONS:
+            del parts[2]  # /v2.1/{project_id}/servers -> /v2.1/servers
+        return parts[1], "/".join(parts)
+    if len(parts) > 1 and parts[1] == "image":
+        return "image", path
+    return None, path
+
+
+def create_app():
+    """Build the FastAPI app with every handler module's router."""
+    from lifeboat.api.handlers import ROUTERS, versions
+
+    app = FastAPI(title="Lifeboat Compute API", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.include_router(versions.router)
+    for router, prefixes in ROUTERS:
+        for prefix in prefixes:
+            app.include_router(router, prefix=prefix)
+
+    @app.middleware("http")
+    async def api_middleware(request: Request, call_next):
+        request_id = lb_context.generate_request_id()
+        headers = {"x-openstack-request-id": request_id,
+                   "x-compute-request-id": request_id,
+                   LIFEBOAT_HEADER: lifeboat.__version__}
+        api, path = _split_api(request.scope["path"])
+        request.scope["path"] = path
+        try:
+            _check_body_size(request, api)
+            request.state.legacy = api == "v2"
+            version = microversion.from_headers(request.headers, legacy=api != "v2.1")
+            request.state.version = version
+            if api == "v2.1":
+                headers["OpenStack-API-Version"] = "compute %s" % version
+                headers["X-OpenStack-Nova-API-Version"] = str(version)
+                headers["Vary"] = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
+            if path not in _UNAUTHENTICATED and api is not None:
+                request.state.context = _authenticate(request, request_id)
+            else:
+                request.state.context = None
+            response = await call_next(request)
+        except exception.LifeboatException as e:
+            response = faults.from_exception(e)
+        for k, v in headers.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    @app.exception_handler(exception.LifeboatException)
+    async def _domain_error(request, error):
+        return faults.from_exception(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request, error):
+        if error.status_code == 404:
+            return faults.fault_response(404, "The resource could not be found.")
+        if error.status_code == 405:
+            return faults.fault_response(405, "The method specified is not allowed "
+                                              "for this resource.")
+        return faults.fault_response(error.status_code, str(error.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request, error):
+        return faults.fault_response(400, "Invalid input: %s" % error.errors()[:1])
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request, error):
+        return faults.from_exception(error)
+
+    return app
+
+
+def _check_body_size(request, api):
+    if api == "image":
+        return  # image data is streamed to disk
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > CONF.api.max_request_body_size:
+        raise exception.RequestTooLarge()
+
+
+def _authenticate(request, request_id):
+    if CONF.api.auth_strategy == "keystone":
+        return auth.from_keystone_headers(request.headers, request_id)
+    return auth.noauth2(request.headers, request_id)

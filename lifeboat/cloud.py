@@ -1,0 +1,81 @@
+"""A whole Lifeboat cloud in one process: api + conductor + scheduler + one
+compute manager per host, over the in-process RPC transport.
+
+Used by `lifeboat-all-in-one`, the test fixtures and the benchmarks, so all
+three run exactly the same code.
+"""
+import logging
+import threading
+
+from lifeboat import rpc
+from lifeboat import service as lb_service
+from lifeboat.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+
+def seed():
+    """Default flavors and the boot and rescue images, on first start only."""
+    from lifeboat.db import catalog
+    from lifeboat.image import api as image_api
+    catalog.seed_flavors()
+    image_api.ensure_seed_images()
+
+
+class Cloud:
+    """Start and stop the services of an all-in-one deployment."""
+
+    def __init__(self, compute_hosts=None, service_version=None):
+        self.compute_hosts = list(compute_hosts or CONF.all_in_one.compute_hosts)
+        self.service_version = service_version
+        self.services = []
+        self.computes = {}
+
+    def start(self):
+        from lifeboat.compute.manager import ComputeManager
+        from lifeboat.conductor.manager import ConductorManager
+        from lifeboat.db import schema
+        from lifeboat.scheduler.manager import SchedulerManager
+        schema.sync()
+        if CONF.all_in_one.seed:
+            seed()
+        self._start(lb_service.Service(CONF.host, "conductor", ConductorManager()))
+        self._start(lb_service.Service(CONF.host, "scheduler", SchedulerManager()))
+        for host in self.compute_hosts:
+            self.start_compute(host, ComputeManager(host))
+        return self
+
+    def start_compute(self, host, manager, version=None):
+        version = version or CONF.compute.report_service_version or \
+            lb_service.SERVICE_VERSION
+        svc = lb_service.Service(host, "compute", manager, version=version)
+        self._start(svc)
+        self.computes[host] = manager
+        return svc
+
+    def _start(self, svc):
+        svc.start()
+        self.services.append(svc)
+
+    def stop(self):
+        for svc in reversed(self.services):
+            try:
+                svc.stop()
+            except Exception:
+                LOG.exception("stopping %s failed", svc.binary)
+        self.services = []
+        rpc.cleanup()
+
+
+def serve_api(app, stop_event=None):
+    """Run uvicorn on [api] listen/port until Ctrl-C (or stop_event)."""
+    import uvicorn
+    config = uvicorn.Config(app, host=CONF.api.listen, port=CONF.api.port,
+                            log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    if stop_event is not None:
+        def _watch():
+            stop_event.wait()
+            server.should_exit = True
+        threading.Thread(target=_watch, daemon=True).start()
+    server.run()

@@ -1,0 +1,20 @@
+"""What every binary does first: parse config, set up logging, reach the database."""
+import logging
+import sys
+import warnings
+
+from lifeboat import conf
+
+
+def setup(argv=None, sync_schema=False):
+    """Parse `--config-file` and options; configure logging; optionally db sync."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    conf.parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=logging.DEBUG if conf.CONF.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
+    for noisy in ("uvicorn.access", "oslo_policy", "stevedore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if sync_schema:
+        from lifeboat.db import schema
+        schema.sync()

@@ -1,0 +1,303 @@
+"""The compute manager: one per hypervisor host, driving its virt driver.
+
+Every action follows one pattern (`_run_action`): mark the task as started with a
+compare-and-swap, call the driver, record the outcome (vm_state, power_state,
+task_state None), and on failure record an instance fault and action event and
+put the instance back in a consistent state. Live migration lives in
+compute/live_migration.py (mixed in below).
+"""
+import logging
+
+from lifeboat import exception
+from lifeboat.compute import capabilities as caps
+from lifeboat.compute import states
+from lifeboat.compute.live_migration import LiveMigrationManagerMixin
+from lifeboat.conf import CONF
+from lifeboat.db import actions as db_actions
+from lifeboat.db import instances as db_instances
+from lifeboat.db import models
+from lifeboat.db import services as db_services
+from lifeboat.image import api as image_api
+
+LOG = logging.getLogger(__name__)
+
+# method -> (started task_state, task_states the API may have set, driver call,
+#            vm_state after, power_state after, event name)
+_SIMPLE = {
+    "stop_instance": (states.POWERING_OFF, "power_off", states.STOPPED, states.SHUTDOWN),
+    "start_instance": (states.POWERING_ON, "power_on", states.ACTIVE, states.RUNNING),
+    "pause_instance": (states.PAUSING, "pause", states.PAUSED, states.PAUSED_POWER),
+    "unpause_instance": (states.UNPAUSING, "unpause", states.ACTIVE, states.RUNNING),
+    "suspend_instance": (states.SUSPENDING, "suspend", states.SUSPENDED,
+                         states.SUSPENDED_POWER),
+    "resume_instance": (states.RESUMING, "resume", states.ACTIVE, states.RUNNING),
+}
+_WITH_CONTEXT = {"power_on", "suspend", "resume"}
+
+
+def load_driver(host):
+    if CONF.compute_driver == "libvirt":
+        from lifeboat.virt.libvirt.driver import LibvirtDriver
+        return LibvirtDriver(host)
+    from lifeboat.virt.fake import FakeDriver
+    return FakeDriver(host)
+
+
+class ComputeManager(LiveMigrationManagerMixin):
+    """RPC endpoint of one compute host (topic 'compute', server = host)."""
+
+    def __init__(self, host, driver=None):
+        self.host = host
+        self.driver = driver or load_driver(host)
+        self.service_ref = None
+        super().__init__()
+
+    # --- service hooks --------------------------------------------------
+    def init_host(self):
+        self.driver.init_host()
+        self.recover_interrupted_work()
+
+    def report(self):
+        """Report resources, usage and capabilities (start-up and heartbeat)."""
+        resources = self.driver.get_available_resource()
+        usage = db_instances.usage_by_host().get(self.host, (0, 0, 0, 0))
+        capabilities = dict(self.driver.capabilities)
+        values = dict(resources, running_vms=usage[0], vcpus_used=usage[1],
+                      memory_mb_used=usage[2], local_gb_used=usage[3],
+                      capabilities=capabilities)
+        db_services.update_compute_node(self.service_ref.id, self.host, self.host, values)
+
+    def periodic_tasks(self):
+        self._poll_rescued_instances()
+        self._sync_power_states()
+
+    def recover_interrupted_work(self):
+        """At start-up, settle instances whose task this host was doing when it
+        stopped (live migrations are reconciled by the mixin)."""
+        self.recover_live_migrations()
+        for inst in db_instances.list_(filters={"host": self.host}):
+            if inst.task_state in (None, states.MIGRATING):
+                continue
+            LOG.warning("Instance %s was in task_state %s at start-up; clearing",
+                        inst.uuid, inst.task_state)
+            try:
+                if inst.task_state == states.DELETING:
+                    self._destroy_and_delete(None, inst)
+                    continue
+                info = self._guest_info(inst)
+                db_instances.transition(inst.uuid, expected_task_state=inst.task_state,
+                                        task_state=None, power_state=info)
+            except exception.LifeboatException:
+                LOG.exception("Could not settle instance %s", inst.uuid)
+
+    # --- the action pattern ---------------------------------------------
+    def _run_action(self, context, instance_uuid, event, task_state, work,
+                    vm_state_on_error=None):
+        """Run `work(instance)` as `event`; `work` returns the values to write.
+
+        The instance must be in `task_state` (set by the API); on success the
+        task_state is cleared with the values, on failure a fault is recorded and
+        the instance keeps its vm_state (or takes `vm_state_on_error`).
+        """
+        db_actions.event_start(context, instance_uuid, event, host=self.host)
+        try:
+            instance = db_instances.get(instance_uuid)
+            if instance.task_state != task_state:
+                raise exception.UnexpectedTaskState(expected=task_state,
+                                                    actual=instance.task_state)
+            values = work(instance) or {}
+            db_instances.transition(instance_uuid, expected_task_state=task_state,
+                                    task_state=None, **values)
+        except exception.InstanceNotFound:
+            db_actions.event_finish(context, instance_uuid, event, host=self.host)
+            return
+        except exception.UnexpectedTaskState as e:
+            # Another action (delete) took over: nothing of ours to undo.
+            LOG.info("%s on %s superseded: %s", event, instance_uuid, e)
+            db_actions.event_finish(context, instance_uuid, event, error=e, host=self.host)
+            return
+        except Exception as e:
+            LOG.exception("%s failed for %s", event, instance_uuid)
+            self._record_failure(context, instance_uuid, event, e, task_state,
+                                 vm_state_on_error)
+            return
+        db_actions.event_finish(context, instance_uuid, event, host=self.host)
+
+    def _record_failure(self, context, instance_uuid, event, error, task_state,
+                        vm_state_on_error=None, **values):
+        code = getattr(error, "code", 500)
+        db_instances.add_fault(instance_uuid, code, str(error) or type(error).__name__,
+                               details=repr(error), host=self.host)
+        db_actions.event_finish(context, instance_uuid, event, error=error, host=self.host)
+        if vm_state_on_error:
+            values["vm_state"] = vm_state_on_error
+        try:
+            db_instances.transition(instance_uuid, expected_task_state=task_state,
+                                    task_state=None, **values)
+        except exception.LifeboatException:
+            pass
+
+    def _guest_info(self, instance):
+        try:
+            return self.driver.get_info(instance).state
+        except exception.InstanceNotFound:
+            return states.NOSTATE
+
+    # --- lifecycle ------------------------------------------------------
+    def build_and_run_instance(self, context, instance_uuid, admin_password=None):
+        def work(instance):
+            image = _image(context, instance.image_ref)
+            self.driver.spawn(context, instance, image, admin_password)
+            return {"vm_state": states.ACTIVE, "power_state": states.RUNNING,
+                    "launched_at": models.utcnow()}
+        self._run_action(context, instance_uuid, "compute__do_build_and_run_instance",
+                         states.SPAWNING, work, vm_state_on_error=states.ERROR)
+
+    def reboot_instance(self, context, instance_uuid, reboot_type):
+        task = states.REBOOTING_HARD if reboot_type == "HARD" else states.REBOOTING
+
+        def work(instance):
+            self.driver.reboot(context, instance, reboot_type)
+            return {"vm_state": states.ACTIVE, "power_state": states.RUNNING}
+        self._run_action(context, instance_uuid, "compute_reboot_instance", task, work)
+
+    def _simple(self, context, instance_uuid, method):
+        task_state, driver_call, vm_state, power_state = _SIMPLE[method]
+
+        def work(instance):
+            call = getattr(self.driver, driver_call)
+            if driver_call in _WITH_CONTEXT:
+                call(context, instance)
+            else:
+                call(instance)
+            return {"vm_state": vm_state, "power_state": power_state}
+        self._run_action(context, instance_uuid, "compute_" + method, task_state, work)
+
+    def stop_instance(self, context, instance_uuid):
+        self._simple(context, instance_uuid, "stop_instance")
+
+    def start_instance(self, context, instance_uuid):
+        self._simple(context, instance_uuid, "start_instance")
+
+    def pause_instance(self, context, instance_uuid):
+        self._simple(context, instance_uuid, "pause_instance")
+
+    def unpause_instance(self, context, instance_uuid):
+        self._simple(context, instance_uuid, "unpause_instance")
+
+    def suspend_instance(self, context, instance_uuid):
+        self._simple(context, instance_uuid, "suspend_instance")
+
+    def resume_instance(self, context, instance_uuid):
+        self._simple(context, instance_uuid, "resume_instance")
+
+    def rescue_instance(self, context, instance_uuid, admin_password=None):
+        def work(instance):
+            image = _image(context, instance.rescue_image_ref)
+            self.driver.rescue(context, instance, image, admin_password)
+            return {"vm_state": states.RESCUED, "power_state": states.RUNNING}
+        db_actions.event_start(context, instance_uuid, "compute_rescue_instance",
+                               host=self.host)
+        try:
+            instance = db_instances.get(instance_uuid)
+            values = work(instance)
+            db_instances.transition(instance_uuid, expected_task_state=states.RESCUING,
+                                    task_state=None, **values)
+        except exception.InstanceNotFound:
+            return
+        except Exception as e:
+            LOG.exception("rescue failed for %s", instance_uuid)
+            # A failed rescue leaves an unknown guest: ERROR, and forget the
+            # rescue record so a hard reboot rebuilds the normal guest.
+            self._record_failure(context, instance_uuid, "compute_rescue_instance", e,
+                                 states.RESCUING, states.ERROR, **_NO_RESCUE)
+            return
+        db_actions.event_finish(context, instance_uuid, "compute_rescue_instance",
+                                host=self.host)
+
+    def unrescue_instance(self, context, instance_uuid):
+        def work(instance):
+            # Clear the record first: the driver rebuilds from the database.
+            instance = db_instances.transition(
+                instance_uuid, expected_task_state=states.UNRESCUING, **_NO_RESCUE)
+            self.driver.unrescue(context, instance)
+            return {"vm_state": states.ACTIVE, "power_state": states.RUNNING}
+        self._run_action(context, instance_uuid, "compute_unrescue_instance",
+                         states.UNRESCUING, work, vm_state_on_error=states.ERROR)
+
+    def terminate_instance(self, context, instance_uuid):
+        db_actions.event_start(context, instance_uuid, "compute_terminate_instance",
+                               host=self.host)
+        try:
+            instance = db_instances.get(instance_uuid)
+            if self.abort_live_migration_for_delete(context, instance):
+                instance = db_instances.get(instance_uuid)
+                if instance.host != self.host:
+                    # It completed before the abort landed: delete it there.
+                    db_instances.transition(instance_uuid, expected_task_state=None,
+                                            task_state=states.DELETING)
+                    self.compute_rpcapi.terminate_instance(context, instance.host,
+                                                           instance_uuid)
+                    return
+            self._destroy_and_delete(context, instance)
+        except exception.InstanceNotFound:
+            pass
+        except Exception as e:
+            LOG.exception("delete failed for %s", instance_uuid)
+            self._record_failure(context, instance_uuid, "compute_terminate_instance",
+                                 e, states.DELETING, states.ERROR)
+            return
+        db_actions.event_finish(context, instance_uuid, "compute_terminate_instance",
+                                host=self.host)
+
+    def _destroy_and_delete(self, context, instance):
+        self.driver.destroy(context, instance, destroy_disks=True)
+        db_instances.soft_delete(instance.uuid)
+
+    # --- periodic tasks -------------------------------------------------
+    def _poll_rescued_instances(self):
+        if not CONF.rescue_timeout:
+            return
+        from lifeboat import context as lb_context
+        for inst in db_instances.rescued_longer_than(self.host, CONF.rescue_timeout):
+            ctxt = lb_context.get_admin_context()
+            try:
+                db_instances.transition(inst.uuid, expected_task_state=None,
+                                        expected_vm_state=states.RESCUED,
+                                        task_state=states.UNRESCUING)
+            except exception.LifeboatException:
+                continue  # busy or gone: next time
+            db_actions.start(ctxt, inst.uuid, "unrescue")
+            LOG.info("Unrescuing %s after rescue_timeout", inst.uuid)
+            self.unrescue_instance(ctxt, inst.uuid)
+
+    def _sync_power_states(self):
+        for inst in db_instances.list_(filters={"host": self.host}):
+            if inst.task_state is not None:
+                continue
+            power = self._guest_info(inst)
+            if power != inst.power_state:
+                try:
+                    db_instances.transition(inst.uuid, expected_task_state=None,
+                                            power_state=power)
+                except exception.LifeboatException:
+                    pass
+
+    def supports_rescued_live_migration(self):
+        return caps.host_supports_rescued_live_migration(
+            self.driver.capabilities, self.service_ref.version if self.service_ref else 0)
+
+
+def _image(context, image_id):
+    """The image record a guest is built from, or None if it is gone (a driver
+    that needs the bits then fails with a clear error)."""
+    if not image_id:
+        return None
+    try:
+        return image_api.get(context.elevated(), image_id)
+    except exception.ImageNotFound:
+        return None
+
+
+_NO_RESCUE = {"rescue_image_ref": None, "rescue_kernel_id": None,
+              "rescue_ramdisk_id": None, "rescue_layout": None, "rescued_at": None}

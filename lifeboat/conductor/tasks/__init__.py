@@ -1,0 +1,1 @@
+"""Conductor tasks: one long operation per class."""

@@ -1,0 +1,23 @@
+"""[compute] options for compute services."""
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup("compute", title="Compute service")
+
+OPTS = [
+    cfg.IntOpt("report_service_version",
+               help="TEST ONLY. Report this service version instead of the real "
+                    "one, to simulate a compute service not yet upgraded (a "
+                    "version below the one that added live migration of "
+                    "rescued instances makes it count as lacking support)."),
+    cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0,
+                 help="vCPU overcommit allowed by the scheduler."),
+    cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0,
+                 help="RAM overcommit allowed by the scheduler."),
+    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0,
+                 help="Disk overcommit allowed by the scheduler."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)

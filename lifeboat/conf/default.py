@@ -1,0 +1,44 @@
+"""[DEFAULT] options: identity of this service, state location, heartbeats."""
+import os
+import socket
+
+from oslo_config import cfg
+
+OPTS = [
+    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
+               help="Name of this node. For a compute service this is also its "
+                    "hypervisor node name, and the name operators pass as a "
+                    "live-migration destination."),
+    cfg.StrOpt("state_path", default=os.path.join(os.getcwd(), "state"),
+               sample_default="$PWD/state",
+               help="Directory holding the embedded SQLite database, uploaded "
+                    "images and (for the libvirt driver) instances."),
+    cfg.StrOpt("instances_path", default="$state_path/instances",
+               help="Where the libvirt driver keeps instance directories and its "
+                    "image cache."),
+    cfg.StrOpt("transport_url", default="local://",
+               help="RPC transport. 'local://' dispatches directly inside one "
+                    "process (all-in-one); 'rabbit://user:pass@host:5672/' uses "
+                    "oslo.messaging across processes."),
+    cfg.IntOpt("report_interval", default=10, min=1,
+               help="Seconds between service heartbeats (and capability reports)."),
+    cfg.IntOpt("service_down_time", default=60, min=1,
+               help="A service whose last heartbeat is older than this many "
+                    "seconds is reported down."),
+    cfg.IntOpt("rescue_timeout", default=0, min=0,
+               help="Automatically unrescue an instance after this many seconds "
+                    "in rescue. 0 disables. Instances with a task in progress "
+                    "are skipped until it ends."),
+    cfg.IntOpt("periodic_interval", default=60, min=1,
+               help="Seconds between runs of each compute service's periodic "
+                    "tasks (rescue timeout, power-state sync)."),
+    cfg.StrOpt("compute_driver", default="fake", choices=["fake", "libvirt"],
+               help="Virt driver used by compute services."),
+    cfg.StrOpt("default_rescue_image_name", default="cirros-rescue",
+               help="Name of the rescue image seeded on first start."),
+    cfg.BoolOpt("debug", default=False, help="Log at debug level."),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS)

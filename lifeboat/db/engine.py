@@ -1,0 +1,115 @@
+"""Engine and sessions. One engine per process, created lazily from config.
+
+SQLite (embedded) runs in WAL mode with synchronous=NORMAL and a busy timeout so
+API threads and compute threads can write concurrently without 'database is
+locked'. Every unit of work is a short transaction (`transaction()`).
+"""
+import contextlib
+import os
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc as sa_exc
+from sqlalchemy.orm import sessionmaker
+
+from lifeboat import exception
+from lifeboat.conf import CONF
+
+_lock = threading.Lock()
+_engine = None
+_sessionmaker = None
+
+
+def database_url():
+    if CONF.database.connection:
+        return CONF.database.connection
+    os.makedirs(CONF.state_path, exist_ok=True)
+    return "sqlite:///" + os.path.join(CONF.state_path, "lifeboat.sqlite")
+
+
+def _configure_sqlite(dbapi_connection, _record):
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn):
+    # Writers take the lock at BEGIN so a compare-and-swap never fails on lock
+    # upgrade; readers begin deferred and run alongside (WAL).
+    if conn.get_execution_options().get("lifeboat_read"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine():
+    global _engine, _sessionmaker
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                url = database_url()
+                if url.startswith("sqlite"):
+                    engine = sa.create_engine(
+                        url, connect_args={"check_same_thread": False,
+                                           "timeout": 30},
+                        pool_size=20, max_overflow=20)
+                    event.listen(engine, "connect", _configure_sqlite)
+                    # pysqlite's own BEGIN handling defers locks; take the write
+                    # lock at BEGIN so compare-and-swap never deadlocks.
+                    event.listen(engine, "begin", _sqlite_begin)
+
+                    @event.listens_for(engine, "connect")
+                    def _no_autobegin(dbapi_connection, _record):
+                        dbapi_connection.isolation_level = None
+                else:
+                    engine = sa.create_engine(
+                        url, pool_size=CONF.database.max_pool_size,
+                        pool_timeout=CONF.database.pool_timeout,
+                        pool_pre_ping=True, max_overflow=20)
+                _sessionmaker = sessionmaker(engine, expire_on_commit=False)
+                _engine = engine
+    return _engine
+
+
+def dispose():
+    """Forget the engine (tests, and after fork in API workers)."""
+    global _engine, _sessionmaker
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+        _sessionmaker = None
+
+
+@contextlib.contextmanager
+def transaction(read_only=False):
+    """A session in one transaction: committed on success, rolled back on error.
+
+    A lost database connection surfaces as ServiceUnavailable (503), never 500.
+    """
+    get_engine()
+    session = _sessionmaker()
+    try:
+        with session.begin():
+            if read_only:
+                session.connection(execution_options={"lifeboat_read": True})
+            yield session
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as e:
+        if _is_connection_error(e):
+            raise exception.ServiceUnavailable(
+                reason="The database is unavailable; try again later.") from e
+        raise
+    finally:
+        session.close()
+
+
+def _is_connection_error(error):
+    if getattr(error, "connection_invalidated", False):
+        return True
+    text = str(error.orig if hasattr(error, "orig") else error).lower()
+    return any(s in text for s in ("connect", "server closed", "gone away",
+                                   "lost connection", "terminating connection",
+                                   "timeout"))

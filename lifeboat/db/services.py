@@ -1,0 +1,117 @@
+"""Services and compute nodes: registration, heartbeats, capability reports."""
+import datetime
+import uuid as uuidlib
+
+import sqlalchemy as sa
+
+from lifeboat import exception
+from lifeboat.conf import CONF
+from lifeboat.db import models
+from lifeboat.db.engine import transaction
+
+
+def register(host, binary, topic, version):
+    """Create or refresh this service's row at start-up; returns it."""
+    now = models.utcnow()
+    with transaction() as s:
+        svc = s.scalars(sa.select(models.Service).where(
+            models.Service.host == host, models.Service.binary == binary)).first()
+        if svc is None:
+            svc = models.Service(uuid=str(uuidlib.uuid4()), host=host, binary=binary,
+                                 topic=topic)
+            s.add(svc)
+        svc.version = version
+        svc.last_seen_up = now
+        svc.report_count = (svc.report_count or 0) + 1
+        s.flush()
+        return svc
+
+
+def heartbeat(service_id, version=None):
+    with transaction() as s:
+        values = {"last_seen_up": models.utcnow(),
+                  "report_count": models.Service.report_count + 1}
+        if version is not None:
+            values["version"] = version
+        s.execute(sa.update(models.Service).where(models.Service.id == service_id)
+                  .values(**values))
+
+
+def update_compute_node(service_id, host, nodename, values):
+    """Create or update the compute node a compute service reports."""
+    with transaction() as s:
+        node = s.scalars(sa.select(models.ComputeNode).where(
+            models.ComputeNode.hypervisor_hostname == nodename)).first()
+        if node is None:
+            node = models.ComputeNode(uuid=str(uuidlib.uuid4()), service_id=service_id,
+                                      host=host, hypervisor_hostname=nodename)
+            s.add(node)
+        node.service_id = service_id
+        node.host = host
+        for k, v in values.items():
+            setattr(node, k, v)
+        s.flush()
+        return node
+
+
+def is_up(service):
+    if service.forced_down:
+        return False
+    if service.last_seen_up is None:
+        return False
+    age = models.utcnow() - service.last_seen_up
+    return age <= datetime.timedelta(seconds=CONF.service_down_time)
+
+
+def list_(host=None, binary=None):
+    with transaction(read_only=True) as s:
+        q = sa.select(models.Service).order_by(models.Service.id)
+        if host:
+            q = q.where(models.Service.host == host)
+        if binary:
+            q = q.where(models.Service.binary == binary)
+        return list(s.scalars(q))
+
+
+def get_by_uuid(service_uuid):
+    with transaction(read_only=True) as s:
+        svc = s.scalars(sa.select(models.Service).where(
+            models.Service.uuid == service_uuid)).first()
+    if svc is None:
+        raise exception.ServiceNotFound(service_id=service_uuid)
+    return svc
+
+
+def get_by_host_binary(host, binary):
+    with transaction(read_only=True) as s:
+        return s.scalars(sa.select(models.Service).where(
+            models.Service.host == host, models.Service.binary == binary)).first()
+
+
+def update(service_id, **values):
+    with transaction() as s:
+        s.execute(sa.update(models.Service).where(models.Service.id == service_id)
+                  .values(updated_at=models.utcnow(), **values))
+        return s.get(models.Service, service_id)
+
+
+def compute_nodes(host=None):
+    with transaction(read_only=True) as s:
+        q = sa.select(models.ComputeNode).order_by(models.ComputeNode.id)
+        if host is not None:
+            q = q.where(models.ComputeNode.host == host)
+        return list(s.scalars(q))
+
+
+def compute_node_by_id(node_id):
+    """A compute node by uuid (2.53+) or integer id (older)."""
+    with transaction(read_only=True) as s:
+        q = sa.select(models.ComputeNode)
+        if isinstance(node_id, int) or (isinstance(node_id, str) and node_id.isdigit()):
+            q = q.where(models.ComputeNode.id == int(node_id))
+        else:
+            q = q.where(models.ComputeNode.uuid == node_id)
+        node = s.scalars(q).first()
+    if node is None:
+        raise exception.HypervisorNotFound(hypervisor_id=node_id)
+    return node

@@ -1,0 +1,83 @@
+"""A running service: its database row, heartbeat, periodic tasks and RPC server.
+
+Every binary (conductor, scheduler, compute) runs through this one class, in its
+own process or side by side in the all-in-one.
+"""
+import logging
+import threading
+
+from lifeboat import rpc
+from lifeboat.conf import CONF
+from lifeboat.db import services as db_services
+
+LOG = logging.getLogger(__name__)
+
+# Version of the service code. Bump when a service learns something others
+# must check for. 2 = live migration of rescued instances (microversion 2.105).
+SERVICE_VERSION = 2
+MIN_VERSION_RESCUED_LIVE_MIGRATION = 2
+
+# Binary names as the real clients and Tempest filter on them.
+BINARIES = {"compute": "nova-compute", "conductor": "nova-conductor",
+            "scheduler": "nova-scheduler"}
+
+
+class Service:
+    """Runs `manager` (an object with optional `periodic_tasks()` and
+    `report()` methods) as `topic` on `host`."""
+
+    def __init__(self, host, topic, manager, version=SERVICE_VERSION):
+        self.host = host
+        self.topic = topic
+        self.binary = BINARIES[topic]
+        self.manager = manager
+        self.version = version
+        self.service_ref = None
+        self._stop = threading.Event()
+        self._threads = []
+        self._rpc_server = None
+
+    def start(self):
+        self.service_ref = db_services.register(self.host, self.binary, self.topic,
+                                                self.version)
+        self.manager.service_ref = self.service_ref
+        if hasattr(self.manager, "init_host"):
+            self.manager.init_host()
+        if hasattr(self.manager, "report"):
+            self.manager.report()
+        self._rpc_server = rpc.get_server(self.topic, self.host, self.manager)
+        self._spawn(self._heartbeat_loop, CONF.report_interval, "heartbeat")
+        if hasattr(self.manager, "periodic_tasks"):
+            self._spawn(self._periodic_loop, CONF.periodic_interval, "periodic")
+        LOG.info("%s started on %s (version %s)", self.binary, self.host, self.version)
+
+    def _spawn(self, target, interval, name):
+        t = threading.Thread(target=target, args=(interval,), daemon=True,
+                             name="%s-%s-%s" % (self.topic, self.host, name))
+        t.start()
+        self._threads.append(t)
+
+    def _heartbeat_loop(self, interval):
+        while not self._stop.wait(interval):
+            try:
+                db_services.heartbeat(self.service_ref.id, self.version)
+                if hasattr(self.manager, "report"):
+                    self.manager.report()
+            except Exception:
+                LOG.exception("heartbeat of %s on %s failed", self.binary, self.host)
+
+    def _periodic_loop(self, interval):
+        while not self._stop.wait(interval):
+            try:
+                self.manager.periodic_tasks()
+            except Exception:
+                LOG.exception("periodic tasks of %s on %s failed", self.binary, self.host)
+
+    def stop(self):
+        self._stop.set()
+        if self._rpc_server is not None:
+            self._rpc_server.stop()
+        for t in self._threads:
+            t.join(timeout=5)
+        if hasattr(self.manager, "cleanup_host"):
+            self.manager.cleanup_host()
