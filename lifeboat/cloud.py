@@ -25,9 +25,8 @@ def seed():
 class Cloud:
     """Start and stop the services of an all-in-one deployment."""
 
-    def __init__(self, compute_hosts=None, service_version=None):
+    def __init__(self, compute_hosts=None):
         self.compute_hosts = list(compute_hosts or CONF.all_in_one.compute_hosts)
-        self.service_version = service_version
         self.services = []
         self.computes = {}
 
@@ -46,8 +45,7 @@ class Cloud:
         return self
 
     def start_compute(self, host, manager, version=None):
-        version = version or CONF.compute.report_service_version or \
-            lb_service.SERVICE_VERSION
+        version = version or lb_service.reported_version(host)
         svc = lb_service.Service(host, "compute", manager, version=version)
         self._start(svc)
         self.computes[host] = manager

@@ -22,6 +22,17 @@ BINARIES = {"compute": "nova-compute", "conductor": "nova-conductor",
             "scheduler": "nova-scheduler"}
 
 
+def reported_version(host):
+    """The service version a compute service on `host` reports: the real one,
+    unless the test-only [compute] report_service_version says otherwise."""
+    from lifeboat.conf import CONF
+    pinned = CONF.compute.report_service_version
+    hosts = CONF.compute.report_service_version_hosts
+    if pinned is not None and (not hosts or host in hosts):
+        return pinned
+    return SERVICE_VERSION
+
+
 class Service:
     """Runs `manager` (an object with optional `periodic_tasks()` and
     `report()` methods) as `topic` on `host`."""

@@ -9,6 +9,10 @@ OPTS = [
                     "one, to simulate a compute service not yet upgraded (a "
                     "version below the one that added live migration of "
                     "rescued instances makes it count as lacking support)."),
+    cfg.ListOpt("report_service_version_hosts", default=[],
+                help="TEST ONLY. The hosts to which report_service_version "
+                     "applies; empty means every compute service of this "
+                     "process."),
     cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0,
                  help="vCPU overcommit allowed by the scheduler."),
     cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0,

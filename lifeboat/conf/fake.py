@@ -22,6 +22,10 @@ OPTS = [
                      "supports_live_migrate_rescued = False."),
     cfg.ListOpt("hosts_failing_live_migration", default=[],
                 help="Incoming live migrations to these hosts fail."),
+    cfg.BoolOpt("live_migration_post_copy", default=False,
+                help="Force-complete switches a simulated migration to "
+                     "post-copy (past the point of no return) instead of "
+                     "pausing the guest to converge."),
     cfg.BoolOpt("shared_storage", default=False,
                 help="Simulated hosts share instance storage."),
 ]

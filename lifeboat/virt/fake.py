@@ -186,6 +186,8 @@ class FakeDriver(driver.ComputeDriver):
             if monitor.abort_requested():
                 raise driver.LiveMigrationAborted()
             if monitor.force_complete_requested():
+                if CONF.fake.live_migration_post_copy:
+                    monitor.point_of_no_return()  # memory now lives on dest
                 step = steps
             if fail and step * 2 > steps:
                 raise exception.HypervisorError(

@@ -1,0 +1,38 @@
+# Lifeboat: `make run` serves the all-in-one cloud; `make test` runs every suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest -p no:cacheprovider -q
+
+.PHONY: install run test test-unit test-fuzz test-distributed clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test,db]'
+	touch $@
+
+run: install
+	$(VENV)/bin/lifeboat-all-in-one $(if $(CONFIG),--config-file $(CONFIG))
+
+# Each suite runs under its own time budget (seconds); see docs/testing.md.
+test: install
+	bash scripts/ensure-services.sh
+	bash scripts/run-suite.sh unit 420 -m "not fuzz and not distributed and not libvirt and not clients"
+	bash scripts/run-suite.sh fuzz 240 -m fuzz
+	bash scripts/run-suite.sh distributed 600 -m distributed
+
+test-unit: install
+	$(PYTEST) -m "not fuzz and not distributed and not libvirt and not clients"
+
+test-fuzz: install
+	$(PYTEST) -m fuzz
+
+test-distributed: install
+	bash scripts/ensure-services.sh
+	$(PYTEST) -m distributed
+
+clean:
+	rm -rf $(VENV) state .pytest_cache
