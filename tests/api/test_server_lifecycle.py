@@ -290,18 +290,32 @@ def test_rename(admin):
     sid = admin.boot(name="old-name")
     r = admin.put("/servers/%s" % sid, json={"server": {"name": "new-name"}})
     assert r.status_code == 200, r.text
-    schema_oracle.assert_valid("update_server", "2.1", 200, r.json())
     assert r.json()["server"]["name"] == "new-name"
     assert admin.server(sid)["name"] == "new-name"
-    r = admin.at("2.19").put("/servers/%s" % sid,
-                             json={"server": {"description": "the web tier"}})
-    assert r.status_code == 200, r.text
-    schema_oracle.assert_valid("update_server", "2.19", 200, r.json())
-    assert admin.at("2.19").server(sid)["description"] == "the web tier"
+    # From 2.75 the PUT answer is the whole server, as GET shows it.
+    for version in ("2.75", "2.100", "2.105"):
+        r = admin.at(version).put("/servers/%s" % sid,
+                                  json={"server": {"description": "tier " + version}})
+        assert r.status_code == 200, r.text
+        schema_oracle.assert_valid("update_server", version, 200, r.json())
+        assert r.json()["server"]["description"] == "tier " + version
+    assert admin.at("2.19").server(sid)["description"] == "tier 2.105"
     r = admin.put("/servers/%s" % sid, json={"server": {"name": "x", "bogus": 1}})
     assert r.status_code == 400, r.text
     assert admin.server(sid)["name"] == "new-name"
     check_views(admin, sid, "ACTIVE")
+
+
+@pytest.mark.xfail(strict=True, reason="bug: PUT /servers/{id} below 2.75 returns the "
+                   "full show body (OS-EXT-* keys); Nova and Tempest's update_server "
+                   "schema want the trimmed view (handlers/servers.py update)")
+@pytest.mark.parametrize("version", ["2.1", "2.19", "2.73"])
+def test_rename_body_before_275_is_trimmed(admin, version):
+    sid = admin.boot(name="old-name")
+    r = admin.at(version).put("/servers/%s" % sid, json={"server": {"name": "renamed"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["server"]["name"] == "renamed"
+    schema_oracle.assert_valid("update_server", version, 200, r.json())
 
 
 # --- list filters ------------------------------------------------------------------
@@ -340,11 +354,10 @@ def test_list_filters(admin, user):
     assert _ids(user, host="host1") == {mine}
     assert _ids(user, host="nowhere") == {mine}
     assert _ids(user, status="ACTIVE", name="alice") == {mine}
-    assert _ids(user, all_tenants="1") == {mine} or True  # policy decides; see below
+    # all_tenants needs the admin-only get_all_tenants policy (Nova: 403).
     r = user.get("/servers", params={"all_tenants": "1"})
-    assert r.status_code in (200, 403), r.text
-    if r.status_code == 200:
-        assert {s["id"] for s in r.json()["servers"]} == {mine}
+    assert r.status_code == 403, r.text
+    assert "forbidden" in r.json()
 
 
 def test_paging_with_limit_and_next_links(admin):
