@@ -46,6 +46,8 @@ def load_driver(host):
 class ComputeManager(LiveMigrationManagerMixin):
     """RPC endpoint of one compute host (topic 'compute', server = host)."""
 
+    RPC_API_VERSION = "1.1"
+
     def __init__(self, host, driver=None):
         self.host = host
         self.driver = driver or load_driver(host)

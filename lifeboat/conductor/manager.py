@@ -15,6 +15,8 @@ LOG = logging.getLogger(__name__)
 class ConductorManager:
     """RPC endpoint of the conductor (topic 'conductor')."""
 
+    RPC_API_VERSION = "1.0"
+
     def __init__(self):
         self.scheduler = scheduler_rpcapi.SchedulerAPI()
         self.compute = compute_rpcapi.ComputeAPI()

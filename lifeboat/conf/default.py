@@ -16,10 +16,6 @@ OPTS = [
     cfg.StrOpt("instances_path", default="$state_path/instances",
                help="Where the libvirt driver keeps instance directories and its "
                     "image cache."),
-    cfg.StrOpt("transport_url", default="local://",
-               help="RPC transport. 'local://' dispatches directly inside one "
-                    "process (all-in-one); 'rabbit://user:pass@host:5672/' uses "
-                    "oslo.messaging across processes."),
     cfg.IntOpt("report_interval", default=10, min=1,
                help="Seconds between service heartbeats (and capability reports)."),
     cfg.IntOpt("service_down_time", default=60, min=1,
@@ -40,5 +36,18 @@ OPTS = [
 ]
 
 
+def messaging_opts():
+    """oslo.messaging's own [DEFAULT] options (transport_url, timeouts).
+
+    transport_url unset (or 'local://') means the in-process transport of the
+    all-in-one; 'rabbit://user:pass@host:5672/' goes through oslo.messaging.
+    """
+    import oslo_messaging.opts
+    return [opt for group, opts in oslo_messaging.opts.list_opts() if group is None
+            for opt in opts]
+
+
 def register_opts(conf):
     conf.register_opts(OPTS)
+    conf.register_opts(messaging_opts())
+    conf.set_default("transport_url", "local://")

@@ -5,7 +5,7 @@ from lifeboat.conf import (all_in_one, api, compute, database, default, fake,
 
 def list_opts():
     return [
-        (None, default.OPTS),
+        (None, default.OPTS + default.messaging_opts()),
         (api.GROUP, api.OPTS),
         (database.GROUP, database.OPTS),
         (all_in_one.GROUP, all_in_one.OPTS),

@@ -12,7 +12,7 @@ from lifeboat.conf import CONF
 
 
 def _transport():
-    if CONF.transport_url.startswith("local:"):
+    if not CONF.transport_url or CONF.transport_url.startswith("local:"):
         from lifeboat.rpc import local
         return local
     from lifeboat.rpc import messaging

@@ -17,6 +17,8 @@ LOG = logging.getLogger(__name__)
 class SchedulerManager:
     """RPC endpoint of the scheduler (topic 'scheduler')."""
 
+    RPC_API_VERSION = "1.0"
+
     def __init__(self):
         self._lock = threading.Lock()
 
