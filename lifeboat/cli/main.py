@@ -18,6 +18,9 @@ problem (the message is printed, Nova's fault message for API errors),
 import argparse
 import sys
 
+from keystoneauth1 import exceptions as ksa_exceptions
+from openstack import exceptions as sdk_exceptions
+
 from lifeboat.cli import connection, servers
 
 
@@ -110,6 +113,10 @@ def main(argv=None):
         servers.err.print("Error (HTTP %s): %s" % (e.status, e.message), markup=False)
         return 1
     except connection.CliError as e:
+        servers.err.print("Error: %s" % e, markup=False)
+        return 1
+    except (ksa_exceptions.ClientException, sdk_exceptions.SDKException) as e:
+        # e.g. the API went away while we were waiting on a migration
         servers.err.print("Error: %s" % e, markup=False)
         return 1
     except KeyboardInterrupt:

@@ -104,14 +104,13 @@ def live_migrate(cloud, ref, host=None, block_migration="auto", wait=False,
                  " to %s" % host if host else "", cloud.microversion), markup=False)
     if not wait:
         return 0
-    _follow(cloud, server_id, known, timeout, interval)
-    after = get_server(cloud, server_id)
-    migration = _our_migration(cloud, server_id, known)
-    return _report(before, after, migration)
+    migration = _follow(cloud, server_id, known, timeout, interval)
+    return _report(before, get_server(cloud, server_id), migration)
 
 
 def _follow(cloud, server_id, known, timeout, interval):
-    """Poll with a progress bar until the server's task is over."""
+    """Poll with a progress bar until the server's task is over; returns the
+    migration's final record (None if we may not list migrations)."""
     deadline = time.monotonic() + timeout
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                DownloadColumn(binary_units=True), TimeElapsedColumn())
@@ -137,11 +136,14 @@ def _follow(cloud, server_id, known, timeout, interval):
                                     m.get("status"), m.get("source_compute") or "?",
                                     m.get("dest_compute") or "?"))
             time.sleep(interval)
-        task_obj = progress.tasks[0]
-        if task_obj.total:
-            progress.update(task, description="ended")
+        migration = _our_migration(cloud, server_id, known)
+        status = migration.get("status") if migration else "ended"
+        total = progress.tasks[0].total
+        if status == "completed" and total:
+            progress.update(task, completed=total, description=status)
         else:
-            progress.update(task, total=1, completed=1, description="ended")
+            progress.update(task, description=status)
+    return migration
 
 
 def _our_migration(cloud, server_id, known):

@@ -3,6 +3,7 @@ import logging
 
 from lifeboat import exception
 from lifeboat.compute import rpcapi as compute_rpcapi
+from lifeboat.conf import CONF
 from lifeboat.compute import states
 from lifeboat.conductor.tasks.live_migrate import LiveMigrationTask
 from lifeboat.db import actions as db_actions
@@ -25,7 +26,7 @@ class ConductorManager:
                        admin_password=None):
         """Schedule a new instance and hand it to its compute host."""
         event = "conductor_schedule_and_build_instances"
-        db_actions.event_start(context, instance_uuid, event)
+        db_actions.event_start(context, instance_uuid, event, host=CONF.host)
         try:
             instance = db_instances.get(instance_uuid)
             spec = {"flavor": instance.flavor, "num": 1,
@@ -43,7 +44,8 @@ class ConductorManager:
             LOG.warning("Scheduling %s failed: %s", instance_uuid, e)
             db_instances.add_fault(instance_uuid, getattr(e, "code", 500), str(e),
                                    details=repr(e))
-            db_actions.event_finish(context, instance_uuid, event, error=e)
+            db_actions.event_finish(context, instance_uuid, event, error=e,
+                                    host=CONF.host)
             try:
                 db_instances.transition(instance_uuid,
                                         expected_task_state=states.SCHEDULING,
@@ -51,7 +53,7 @@ class ConductorManager:
             except exception.LifeboatException:
                 pass
             return
-        db_actions.event_finish(context, instance_uuid, event)
+        db_actions.event_finish(context, instance_uuid, event, host=CONF.host)
         self.compute.build_and_run_instance(context, dest["host"], instance_uuid,
                                             admin_password)
 

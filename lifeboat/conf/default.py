@@ -43,11 +43,14 @@ def messaging_opts():
     all-in-one; 'rabbit://user:pass@host:5672/' goes through oslo.messaging.
     """
     import oslo_messaging.opts
-    return [opt for group, opts in oslo_messaging.opts.list_opts() if group is None
+    opts = [opt for group, opts in oslo_messaging.opts.list_opts() if group is None
             for opt in opts]
+    # Change the option objects' own default (oslo.messaging registers the same
+    # objects), so it holds in every process and survives CONF.reset().
+    cfg.set_defaults(opts, transport_url="local://")
+    return opts
 
 
 def register_opts(conf):
     conf.register_opts(OPTS)
     conf.register_opts(messaging_opts())
-    conf.set_default("transport_url", "local://")

@@ -43,9 +43,13 @@ def flavor_get_by_db_id(db_id):
 
 
 def flavor_list(is_public=True, min_ram=None, min_disk=None, limit=None,
-                marker=None, sort_key="flavorid", sort_dir="asc"):
+                marker=None, sort_key="flavorid", sort_dir="asc",
+                include_disabled=False):
+    """Flavors, as Nova lists them; disabled ones only for admins."""
     F = models.Flavor
-    q = sa.select(F).where(F.disabled.is_(False))
+    q = sa.select(F)
+    if not include_disabled:
+        q = q.where(F.disabled.is_(False))
     if is_public is not None:
         q = q.where(F.is_public.is_(is_public))
     if min_ram is not None:

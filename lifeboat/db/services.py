@@ -37,9 +37,22 @@ def heartbeat(service_id, version=None):
                   .values(**values))
 
 
-def update_compute_node(service_id, host, nodename, values):
-    """Create or update the compute node a compute service reports."""
+def destroy(service_id):
+    """Delete a service and its compute nodes (Nova's Service.destroy)."""
     with transaction() as s:
+        s.execute(sa.delete(models.ComputeNode)
+                  .where(models.ComputeNode.service_id == service_id))
+        s.execute(sa.delete(models.Service).where(models.Service.id == service_id))
+
+
+def update_compute_node(service_id, host, nodename, values):
+    """Create or update the compute node a compute service reports.
+
+    Returns None if the service row was deleted by an operator meanwhile: the
+    node is not re-created until the service registers again (restart)."""
+    with transaction() as s:
+        if s.get(models.Service, service_id) is None:
+            return None
         node = s.scalars(sa.select(models.ComputeNode).where(
             models.ComputeNode.hypervisor_hostname == nodename)).first()
         if node is None:

@@ -312,3 +312,67 @@ def test_live_endpoint_is_detected_as_lifeboat(live):
     with urllib.request.urlopen(live.base + "/v2.1/") as r:
         headers, doc = dict(r.headers), json.load(r)
     assert connection.choose_microversion(headers, doc) == ("2.105", True)
+
+
+# --- a Nova-like endpoint (no X-Lifeboat-Version) ----------------------------------
+
+class _NovaStub:
+    """Just enough of upstream Nova (max 2.100) for one live-migrate call."""
+
+    SERVER = "9f0b7a4e-3c1d-4c55-9a0e-0c2f6f6e1b11"
+
+    def __init__(self):
+        import http.server
+        self.actions = []
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status, body=None):
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                path = self.path.split("?")[0].rstrip("/")
+                if path in ("", "/v2.1"):
+                    self._send(200, _doc("2.100"))
+                elif path == "/v2.1/servers/%s" % stub.SERVER:
+                    self._send(200, {"server": {
+                        "id": stub.SERVER, "name": "vm", "status": "RESCUE",
+                        "OS-EXT-SRV-ATTR:host": "h1",
+                        "OS-EXT-STS:task_state": None}})
+                else:
+                    self._send(404, {"itemNotFound": {
+                        "code": 404, "message": "not found"}})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                stub.actions.append((self.headers.get("OpenStack-API-Version"),
+                                     json.loads(self.rfile.read(length))))
+                self._send(409, {"conflictingRequest": {
+                    "code": 409, "message": "Cannot 'os-migrateLive' instance %s "
+                    "while it is in vm_state rescued" % stub.SERVER}})
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_against_nova_uses_novas_maximum_and_reports_its_refusal(live):
+    stub = _NovaStub()
+    try:
+        env = {"OS_CLIENT_CONFIG_FILE": os.devnull, "OS_AUTH_TYPE": "admin_token",
+               "OS_ENDPOINT": stub.base + "/v2.1", "OS_TOKEN": "admin:admin"}
+        r = live.cli("server", "live-migrate", stub.SERVER, env=env, cloud=None)
+    finally:
+        stub.server.shutdown()
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "HTTP 409" in r.stderr and "vm_state rescued" in r.stderr
+    assert stub.actions == [("compute 2.100", {"os-migrateLive": {
+        "host": None, "block_migration": "auto"}})]

@@ -79,7 +79,7 @@ def _flavors(req):
         flavors = catalog.flavor_list(
             is_public=is_public, min_ram=min_ram, min_disk=min_disk, limit=limit,
             marker=marker, sort_key=_SORT_COLUMNS.get(sort_key, sort_key),
-            sort_dir=sort_dir)
+            sort_dir=sort_dir, include_disabled=req.context.is_admin)
     except exception.InvalidInput:
         raise exception.Invalid("marker [%s] not found" % marker)
     return flavors, limit

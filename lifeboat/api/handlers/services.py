@@ -7,7 +7,6 @@ to change. Both follow Nova's services controller, message for message: only
 nova-compute services may be updated, a compute service still hosting
 instances (or migrations) cannot be deleted.
 """
-import sqlalchemy as sa
 from fastapi import APIRouter
 from oslo_utils import uuidutils
 
@@ -19,9 +18,7 @@ from lifeboat.api.schemas import services as service_schemas
 from lifeboat.api.views import services as views
 from lifeboat.db import instances as db_instances
 from lifeboat.db import migrations as db_migrations
-from lifeboat.db import models
 from lifeboat.db import services as db_services
-from lifeboat.db.engine import transaction
 
 router = APIRouter()
 RULE = "os_compute_api:os-services:%s"
@@ -152,21 +149,9 @@ def delete(service_id: str, req=REQ):
                 "Unable to delete compute service that has in-progress "
                 "migrations. Complete the migrations or delete the instances "
                 "first.")
-    _destroy(svc)
+    db_services.destroy(svc.id)
     return wsgi.respond(None, 204)
 
 
 def _find(predicate):
     return next((s for s in db_services.list_() if predicate(s)), None)
-
-
-def _destroy(svc):
-    """Delete the service row and its compute nodes (Nova's Service.destroy).
-
-    lifeboat.db.services offers no delete; this is the whole of it, kept here
-    until it does.
-    """
-    with transaction() as s:
-        s.execute(sa.delete(models.ComputeNode)
-                  .where(models.ComputeNode.service_id == svc.id))
-        s.execute(sa.delete(models.Service).where(models.Service.id == svc.id))

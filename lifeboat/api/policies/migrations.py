@@ -11,7 +11,7 @@ RULES = [
          "See and filter by host in migrations", [("GET", "/os-migrations")]),
     rule(M % "index", PROJECT_MANAGER_OR_ADMIN, "List a server's migrations",
          [("GET", "/servers/{server_id}/migrations")]),
-    rule(M % "show", ADMIN, "Show a server's migration",
+    rule(M % "show", PROJECT_MANAGER_OR_ADMIN, "Show a server's migration",
          [("GET", "/servers/{server_id}/migrations/{migration_id}")]),
     rule(M % "delete", PROJECT_MANAGER_OR_ADMIN, "Abort a live migration",
          [("DELETE", "/servers/{server_id}/migrations/{migration_id}")]),

@@ -45,7 +45,7 @@ class LiveMigrationTask:
         self.instance = None
 
     def execute(self):
-        db_actions.event_start(self.context, self.instance_uuid, EVENT)
+        db_actions.event_start(self.context, self.instance_uuid, EVENT, host=CONF.host)
         try:
             self.instance = db_instances.get(self.instance_uuid)
             self.source = self.instance.host
@@ -65,7 +65,7 @@ class LiveMigrationTask:
             if self.synchronous:
                 raise
             return
-        db_actions.event_finish(self.context, self.instance_uuid, EVENT)
+        db_actions.event_finish(self.context, self.instance_uuid, EVENT, host=CONF.host)
         self.compute.live_migration(self.context, self.source, self.instance_uuid,
                                     self.migration_id, migrate_data)
 
@@ -160,7 +160,8 @@ class LiveMigrationTask:
         db_migrations.update(self.migration_id, status="error")
         db_instances.add_fault(self.instance_uuid, getattr(error, "code", 500),
                                str(error), details=repr(error))
-        db_actions.event_finish(self.context, self.instance_uuid, EVENT, error=error)
+        db_actions.event_finish(self.context, self.instance_uuid, EVENT, error=error,
+                                host=CONF.host)
         try:
             db_instances.transition(self.instance_uuid,
                                     expected_task_state=states.MIGRATING,
