@@ -38,15 +38,19 @@ LIFEBOAT_HEADER = "X-Lifeboat-Version"
 
 
 def _split_api(path):
-    """('v2.1'|'v2'|'image'|None, normalised path) with any project id removed."""
+    """('v2.1'|'v2'|'image'|None, normalised path, project id from the URL or None).
+
+    /v2.1/{project_id}/servers is served as /v2.1/servers (Nova accepts both).
+    """
     parts = path.split("/")
     if len(parts) > 1 and parts[1] in ("v2", "v2.1"):
+        project_id = None
         if len(parts) > 3 and parts[2] and parts[2] not in _COLLECTIONS:
-            del parts[2]  # /v2.1/{project_id}/servers -> /v2.1/servers
-        return parts[1], "/".join(parts)
+            project_id = parts.pop(2)
+        return parts[1], "/".join(parts), project_id
     if len(parts) > 1 and parts[1] == "image":
-        return "image", path
-    return None, path
+        return "image", path, None
+    return None, path, None
 
 
 def create_app():
@@ -66,7 +70,7 @@ def create_app():
         headers = {"x-openstack-request-id": request_id,
                    "x-compute-request-id": request_id,
                    LIFEBOAT_HEADER: lifeboat.__version__}
-        api, path = _split_api(request.scope["path"])
+        api, path, url_project = _split_api(request.scope["path"])
         request.scope["path"] = path
         try:
             _check_body_size(request, api)
@@ -79,6 +83,7 @@ def create_app():
                 headers["Vary"] = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
             if path not in _UNAUTHENTICATED and api is not None:
                 request.state.context = _authenticate(request, request_id)
+                _check_url_project(request.state.context, url_project)
             else:
                 request.state.context = None
             response = await call_next(request)
@@ -118,6 +123,13 @@ def _check_body_size(request, api):
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > CONF.api.max_request_body_size:
         raise exception.RequestTooLarge()
+
+
+def _check_url_project(context, url_project):
+    if url_project is not None and url_project != context.project_id:
+        raise exception.Invalid(
+            "Malformed request URL: URL's project_id '%s' doesn't match Context's "
+            "project_id '%s'" % (url_project, context.project_id))
 
 
 def _authenticate(request, request_id):

@@ -187,6 +187,7 @@ class API:
         else:
             vm_states, task_states, task = (_REBOOT_HARD_STATES, _REBOOT_HARD_TASKS,
                                             states.REBOOTING_HARD)
+        self._check_lock(context, instance)
         self._check_state(instance, "reboot", _REBOOT_HARD_STATES, _REBOOT_HARD_TASKS)
         self._start_task(context, instance, "reboot", "reboot", task, vm_states,
                          task_states)

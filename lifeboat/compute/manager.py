@@ -110,7 +110,12 @@ class ComputeManager(LiveMigrationManagerMixin):
             values = work(instance) or {}
             db_instances.transition(instance_uuid, expected_task_state=task_state,
                                     task_state=None, **values)
-        except exception.InstanceNotFound:
+        except exception.InstanceNotFound as e:
+            if _instance_exists(instance_uuid):
+                # The hypervisor lost the guest: a failure, not a deletion.
+                self._record_failure(context, instance_uuid, event, e, task_state,
+                                     vm_state_on_error)
+                return
             db_actions.event_finish(context, instance_uuid, event, host=self.host)
             return
         except exception.UnexpectedTaskState as e:
@@ -288,6 +293,14 @@ class ComputeManager(LiveMigrationManagerMixin):
     def supports_rescued_live_migration(self):
         return caps.host_supports_rescued_live_migration(
             self.driver.capabilities, self.service_ref.version if self.service_ref else 0)
+
+
+def _instance_exists(instance_uuid):
+    try:
+        db_instances.get(instance_uuid)
+        return True
+    except exception.InstanceNotFound:
+        return False
 
 
 def _image(context, image_id):

@@ -43,12 +43,14 @@ def messaging_opts():
     all-in-one; 'rabbit://user:pass@host:5672/' goes through oslo.messaging.
     """
     import oslo_messaging.opts
-    opts = [opt for group, opts in oslo_messaging.opts.list_opts() if group is None
+    from oslo_messaging import transport as om_transport
+    # Change the default on oslo.messaging's own option objects (which it
+    # registers again when a transport is created; list_opts() returns deep
+    # copies, and a copy whose default differs is a DuplicateOptError), so it
+    # holds in every process and survives CONF.reset().
+    cfg.set_defaults(om_transport._transport_opts, transport_url="local://")
+    return [opt for group, opts in oslo_messaging.opts.list_opts() if group is None
             for opt in opts]
-    # Change the option objects' own default (oslo.messaging registers the same
-    # objects), so it holds in every process and survives CONF.reset().
-    cfg.set_defaults(opts, transport_url="local://")
-    return opts
 
 
 def register_opts(conf):

@@ -55,9 +55,23 @@ class FakeDriver(driver.ComputeDriver):
 
     def _guest(self, instance):
         guest = self.guests.get(instance.uuid)
+        if guest is None and instance.host == self.host and not instance.deleted \
+                and instance.vm_state not in (states.BUILDING, states.DELETED):
+            guest = self._adopt(instance)
         if guest is None:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return guest
+
+    def _adopt(self, instance):
+        """A guest the database says runs here but this process has not seen:
+        the simulated hypervisor outlived a restart of its compute service."""
+        guest = FakeGuest(instance.uuid, instance.flavor["memory_mb"],
+                          self._disks_for(instance))
+        guest.power_state = instance.power_state or states.RUNNING
+        guest.rescued = bool(instance.rescue_image_ref)
+        guest.boots = 0
+        with self._lock:
+            return self.guests.setdefault(instance.uuid, guest)
 
     def _disks_for(self, instance):
         disks = {"disk": instance.image_ref}

@@ -93,11 +93,6 @@ def test_restarted_cloud_boots_and_deletes(clouds):
     assert r.status_code == 409, r.text
 
 
-@pytest.mark.xfail(strict=True, reason="bug: virt/fake.py keeps guests in memory only, "
-                   "so after a restart the driver raises InstanceNotFound for every "
-                   "old server, and compute/manager.py _run_action swallows it as "
-                   "'instance deleted': task_state stays unrescuing/powering-on/"
-                   "pausing forever, event recorded as Success, no fault")
 def test_restarted_cloud_acts_on_old_servers(clouds):
     admin = clouds().client("admin")
     active, rescued, stopped = _prepare(admin)

@@ -212,9 +212,6 @@ def test_owner_lock(user):
     user.wait_for(sid, status="SHUTOFF", task_state=None)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: compute/api.py reboot() checks the state "
-                   "before the lock; Nova checks the lock first (check_instance_lock "
-                   "wraps reboot), so a locked rescued server says 'is locked'")
 def test_lock_is_checked_before_state_for_reboot(admin, user):
     sid = user.boot()
     rescued(admin, sid)
@@ -293,10 +290,6 @@ def test_malformed_action_requests_are_400(admin):
     assert actions(admin, sid) == ["create"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: handlers/server_actions.py says "
-                   "'Malformed request body: too many body keys'; Nova's "
-                   "_process_stack answers 'Malformed request body' for any "
-                   "action body without exactly one key")
 @pytest.mark.parametrize("body", [{"pause": None, "suspend": None}, {}],
                          ids=["two-keys", "no-key"])
 def test_action_body_key_count_message(admin, body):

@@ -214,7 +214,7 @@ def test_migration_list_shows_the_completed_migration(live):
 def test_abort_cancels_and_the_server_stays_on_its_source(live):
     admin = live.admin
     sid = admin.boot(name="cli-abort", host="host1")
-    with fake(live_migration_seconds=3):
+    with fake(live_migration_seconds=30):
         _ok(live.cli("server", "live-migrate", sid, "--host", "host2"))
         migration = _running_migration(admin, sid)
         rows = json.loads(_ok(live.cli("server", "migration", "list", sid,

@@ -317,8 +317,9 @@ class World:
         with transaction(read_only=True) as s:
             rows = list(s.execute(sa.select(M.instance_uuid, M.id, M.status)
                                   .order_by(M.id.desc()).limit(20)))
-        rows.sort(key=lambda r: r.status not in db_migrations.IN_PROGRESS)
-        return [(r.instance_uuid, str(r.id)) for r in rows]
+        # In-progress ones weigh more: only they can be completed or aborted.
+        return [(r.instance_uuid, str(r.id)) for r in rows
+                for _ in range(5 if r.status in db_migrations.IN_PROGRESS else 1)]
 
     @staticmethod
     def action_pairs():
@@ -493,21 +494,37 @@ def check_response(req, resp, tracebacks=()):
 # --- strategies: values --------------------------------------------------------------
 
 _PRINTABLE = "".join(c for c in string.printable if c not in "\r\n\x0b\x0c")
+# Integers at and beyond the edges of 32 and 64 bits (SQLite's INTEGER is 64).
+BIG_INTS = [2 ** 31 - 1, 2 ** 31, 2 ** 63 - 1, 2 ** 63, 2 ** 64, 2 ** 70, -(2 ** 63) - 1,
+            -(2 ** 70), 10 ** 20, 10 ** 30]
+INT_TEXTS = ["0", "-1", "1", "-0", "00001", "1.5", "1e3", "0x10", " 1", "1 ", "１", "",
+             "abc"] + [str(i) for i in BIG_INTS]
+# Lone surrogates: valid in a JSON string ("\ud800"), not encodable as UTF-8.
+SURROGATES = ["\ud800", "a\udfffb", "\udc80\udc80", "x" * 10 + "\ud83d"]
+
 junk_text = st.one_of(
     st.text(max_size=30),
     st.text(alphabet=_PRINTABLE, max_size=30),
+    st.text(alphabet=st.characters(exclude_categories=()), max_size=10),
     st.sampled_from(["", " ", "0", "-1", "1", "1.5", "null", "true", "None", "../",
                      "..", "../../etc/passwd", "%00", "\x00", "\u2603", "\U0001F4A9",
                      "é", "ｆｏｏ", "１２", "' OR 1=1 --", "${jndi:x}", "a/b", "\\",
-                     "%", "_", "*", "[", "(", ".*", "\t", "latest"]),
+                     "%", "_", "*", "[", "(", ".*", "\t", "latest"] + SURROGATES),
+    st.sampled_from(INT_TEXTS),
     st.integers(min_value=-(2 ** 70), max_value=2 ** 70).map(str),
     st.uuids().map(str),
     st.integers(min_value=1000, max_value=20000).map(lambda n: "x" * n),
 )
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(),
+                         st.sampled_from(BIG_INTS),
                          st.floats(allow_nan=False, allow_infinity=False),
                          st.text(max_size=20), junk_text)
+
+
+def q(text):
+    """Percent-encode a path segment or query part, lone surrogates included."""
+    return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
 KNOWN_KEYS = ["server", "name", "imageRef", "flavorRef", "networks", "metadata",
               "reboot", "type", "os-migrateLive", "host", "block_migration",
@@ -760,7 +777,7 @@ def mutated(draw, valid, extras=None):
     """A valid body, or one with a few of: a value replaced by random JSON, a
     key dropped, an extra key (known or random) added somewhere."""
     body = valid
-    for _ in range(draw(st.integers(0, 2))):
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 1, 2]))):
         paths = [p for p, _ in _paths(body)]
         kind = draw(st.sampled_from(["replace", "replace", "drop", "extra", "extra"]))
         if kind == "replace":
@@ -905,8 +922,8 @@ def image_create_bodies(draw, world, version):
                                            "nope"]),
             "protected": st.sampled_from([False, "false", 0]),
             "tags": st.lists(junk_text, max_size=3),
-            "min_disk": st.sampled_from([0, 1, -1, "1", 2 ** 40]),
-            "min_ram": st.sampled_from([0, 1, -1, "x"]),
+            "min_disk": st.sampled_from([0, 1, -1, "1", 1.5, True] + BIG_INTS),
+            "min_ram": st.sampled_from([0, 1, -1, "x", None] + BIG_INTS),
             "id": st.one_of(st.uuids().map(str), st.just("not-a-uuid")),
             "os_hidden": st.sampled_from([False, True, "x"]),
             "status": st.just("active"), "size": st.just(5),
@@ -956,6 +973,41 @@ QUERY_KEYS = ["limit", "marker", "changes-since", "changes-before", "status",
               "availability_zone", "created_at", "launched_at", "power_state",
               "owner", "disk_format", "id"]
 
+INT_KEYS = {"limit", "minRam", "minDisk", "size_min", "size_max", "min_ram",
+            "min_disk", "marker", "launch_index", "progress", "power_state", "id"}
+DATE_KEYS = {"changes-since", "changes-before", "created_at", "launched_at",
+             "terminated_at", "updated_at"}
+BOOL_KEYS = {"all_tenants", "deleted", "locked", "is_public", "with_servers", "hidden",
+             "os_hidden", "protected", "soft_deleted"}
+
+dates = st.one_of(
+    st.builds(lambda y, mo, d, t, off: "%04d-%02d-%02dT%s%s" % (y, mo, d, t, off),
+              st.sampled_from([1, 2, 1969, 1970, 2020, 2038, 9998, 9999]),
+              st.sampled_from([1, 2, 12, 13, 0]), st.sampled_from([1, 28, 31, 32, 0]),
+              st.sampled_from(["00:00:00", "23:59:59", "12:00:00.123456", "24:00:00",
+                               "00:00"]),
+              st.sampled_from(["", "Z", "z", "+00:00", "+05:00", "-05:00", "+23:59",
+                               "-23:59", "+24:00", "+0530", " UTC"])),
+    st.sampled_from(["garbage", "", "2020-01-01", "20200101T000000Z", "now", "0",
+                     "1e10", "gte:2020-01-01T00:00:00Z", "lt:0001-01-01T00:00:00+05:00"]),
+)
+bools = st.sampled_from(["true", "false", "True", "1", "0", "yes", "no", "on", "t",
+                         "maybe", "", "none", "all", "2"])
+
+
+@st.composite
+def query_value_for(draw, key):
+    """A value for `key`: mostly of the kind the key takes (with its edges)."""
+    if draw(st.integers(0, 9)) < 7:
+        if key in INT_KEYS:
+            return draw(st.sampled_from(INT_TEXTS))
+        if key in DATE_KEYS:
+            return draw(dates)
+        if key in BOOL_KEYS:
+            return draw(bools)
+    return draw(query_values)
+
+
 query_values = st.one_of(
     st.sampled_from(["-1", "abc", "0", "1", "2", "1000", "1001", "99999999999999999999",
                      "unknown", "garbage", "bogus", "maybe", "true", "false", "True",
@@ -991,11 +1043,17 @@ def real_ids(draw, world):
 def query_strings(draw, world):
     if draw(st.integers(0, 2)) == 0:
         return ""
-    pairs = draw(st.lists(st.tuples(
-        st.one_of(st.sampled_from(QUERY_KEYS), st.text(max_size=10)),
-        st.one_of(query_values, real_ids(world))), min_size=1, max_size=5))
-    if draw(st.integers(0, 3)) == 0 and pairs:  # the same key again
-        pairs.append((pairs[0][0], draw(query_values)))
+    pairs = []
+    for _ in range(draw(st.integers(1, 4))):
+        key = draw(st.one_of(st.sampled_from(QUERY_KEYS), st.sampled_from(QUERY_KEYS),
+                             st.text(max_size=10)))
+        value = draw(st.one_of(query_value_for(key), query_value_for(key),
+                               real_ids(world)))
+        pairs.append((key, value))
+    if draw(st.integers(0, 3)) == 0:  # the same key again
+        pairs.append((pairs[0][0], draw(query_value_for(pairs[0][0]))))
+    pairs = [(k.encode("utf-8", "surrogatepass"), v.encode("utf-8", "surrogatepass"))
+             for k, v in pairs]
     if draw(st.integers(0, 9)) == 0:  # not even urlencoded properly
         return draw(st.sampled_from(["%zz", "a=%FF%FE", "&&&", "=x", "a==b", "limit",
                                      "limit=1&limit=", "%00=%00", "a[]=1&a[b]=2"]))
@@ -1006,19 +1064,19 @@ def query_strings(draw, world):
 def path_values(draw, world, name, method, version):
     real = pick(draw, world.real_values(name, method, version))
     if draw(st.integers(0, 9)) < 6 and real is not None:
-        return quote(real, safe="")
+        return q(real)
     value = draw(st.one_of(
         junk_text,
         st.integers(min_value=-(2 ** 70), max_value=2 ** 70).map(str),
-        st.sampled_from(["0", "1", "2147483648", "9223372036854775808", "-0", "1e3",
-                         "0x1", "00001", "1 ", "１"]),
+        st.sampled_from(INT_TEXTS),
+        st.sampled_from(INT_TEXTS),
         st.uuids().map(str).map(str.upper),
         st.uuids().map(lambda u: u.hex),
     ))
     if draw(st.integers(0, 9)) == 0 and all(c in _PRINTABLE and c not in "?#"
                                             for c in value):
         return value  # raw: "../", spaces and all
-    return quote(value, safe="")
+    return q(value)
 
 
 @st.composite
@@ -1073,22 +1131,28 @@ def bodies(draw, world, method, template, version, headers):
 
 
 @st.composite
-def requests(draw, world, method, template, body_kind=None):
-    """One request for the route (method, template)."""
+def requests(draw, world, method, template, body_kind=None, min_version=None):
+    """One request for the route (method, template); with `min_version`,
+    most requests ask for a microversion at least that high."""
     if draw(st.integers(0, 14)) == 0:
         method = draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH",
                                        "HEAD", "OPTIONS"]))
     headers = draw(auth_headers()) + draw(version_headers())
+    if min_version and draw(st.integers(0, 4)):
+        headers = [h for h in headers if "Version" not in h[0]] + [
+            ("OpenStack-API-Version", "compute %s" % draw(st.sampled_from(
+                [v for v in microversion.VERSIONS if at_least(v, min_version)]
+                + ["latest"])))]
     version = version_of(headers)
     names = re.findall(r"{(\w+)}", template)
     values = {name: draw(path_values(world, name, method, version)) for name in names}
     # Ids that belong together: a server and one of its migrations or actions.
     for other, pairs in (("migration_id", world.migration_pairs),
                          ("request_id", world.action_pairs)):
-        if {"server_id", other} <= set(names) and draw(st.integers(0, 2)) < 2:
+        if {"server_id", other} <= set(names) and draw(st.integers(0, 2)) == 0:
             pair = pick(draw, pairs())
             if pair is not None:
-                values["server_id"], values[other] = quote(pair[0]), quote(pair[1])
+                values["server_id"], values[other] = q(pair[0]), q(pair[1])
     path = template
     for name in names:
         path = path.replace("{%s}" % name, values[name], 1)
@@ -1099,8 +1163,8 @@ def requests(draw, world, method, template, body_kind=None):
                                         "0", "%20"]))
         head, _, rest = path[1:].partition("/")
         path = "/%s/%s/%s" % (head, project, rest)
-    q = draw(query_strings(world))
-    url = path + ("?" + q if q else "")
+    query = draw(query_strings(world))
+    url = path + ("?" + query if query else "")
     if body_kind is None:
         content, ctype, chunked = draw(bodies(world, method, template, version,
                                               headers))
@@ -1146,13 +1210,14 @@ def _seed(*parts):
     return zlib.crc32(" ".join(map(str, parts)).encode())
 
 
-def _run(world, method, template, examples, body_kind=None):
+def _run(world, method, template, examples, body_kind=None, min_version=None):
     @seed(_seed(method, template, getattr(body_kind, "__name__", "")))
     @settings(max_examples=examples, **FUZZ)
     @given(data=st.data())
     def fuzz(data):
         _prepare(world, template)
-        req = data.draw(requests(world, method, template, body_kind), label="request")
+        req = data.draw(requests(world, method, template, body_kind, min_version),
+                        label="request")
         world.send(req, template)
     fuzz()
 
@@ -1185,8 +1250,19 @@ def test_server_action_mutations(world, prefix):
 
 
 def test_migration_force_complete_mutations(world):
+    """force_complete (2.22+) on running, finished and unknown migrations."""
     _run(world, "POST", "/v2.1/servers/{server_id}/migrations/{migration_id}/action",
-         _n(60), body_kind=migration_action_bodies)
+         _n(60), body_kind=migration_action_bodies, min_version="2.22")
+
+
+@pytest.mark.parametrize("min_version", ["2.1", "2.53"])
+def test_service_update_mutations(world, min_version):
+    """PUT /os-services: the pre-2.53 action form and the 2.53 uuid form."""
+    try:
+        _run(world, "PUT", "/v2.1/os-services/{service_id}", _n(50),
+             body_kind=service_bodies, min_version=min_version)
+    finally:
+        world.heal_services()
 
 
 def test_malformed_and_huge_bodies(world):

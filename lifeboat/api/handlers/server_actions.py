@@ -107,7 +107,7 @@ ACTIONS = {
 def server_action(server_id: str, req=REQ):
     body = req.json()
     if len(body) != 1:
-        raise exception.Invalid("Malformed request body: too many body keys")
+        raise exception.Invalid("Malformed request body")
     name, value = next(iter(body.items()))
     if name not in ACTIONS:
         raise exception.Invalid("There is no such action: %s" % name)

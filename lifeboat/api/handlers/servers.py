@@ -151,15 +151,17 @@ def detail(req=REQ):
     return _list(req, detail=True)
 
 
-def show_body(req, instance):
+def show_body(req, instance, trimmed=False):
     faults = db_instances.latest_faults([instance.uuid])
     host_status = _host_statuses(req, [instance]).get(instance.host)
     return {"server": server_views.detail(req, instance, fault=faults.get(instance.uuid),
-                                          host_status=host_status)}
+                                          host_status=host_status, trimmed=trimmed)}
 
 
 @router.get("/servers/{server_id}")
 def show(server_id: str, req=REQ):
+    server_schemas.validate_server_show_query(list(req.query.multi_items()),
+                                              str(req.version))
     instance = COMPUTE.get(req.context, server_id)
     policy.authorize(req.context, "os_compute_api:servers:show",
                      {"project_id": instance.project_id})
@@ -232,7 +234,8 @@ def update(server_id: str, req=REQ):
         values["access_ip_v6"] = server["accessIPv6"]
     if values:
         instance = db_instances.transition(instance.uuid, **values)
-    return wsgi.respond(show_body(req, instance))
+    # Below 2.75 Nova answers an update with the trimmed server body.
+    return wsgi.respond(show_body(req, instance, trimmed=not req.at_least("2.75")))
 
 
 @router.delete("/servers/{server_id}")

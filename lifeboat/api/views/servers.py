@@ -88,7 +88,7 @@ def instance_name(instance):
 def detail(req, instance, fault=None, show_extended=None, image=None, *,
            host_status=None, show_host_status=None, show_extra_specs=None,
            in_list=False, addresses=None, security_groups=None, volumes=None,
-           server_groups=None, pinned_az=None, scheduler_hints=None):
+           server_groups=None, pinned_az=None, scheduler_hints=None, trimmed=False):
     """The "server" value of GET /servers/{id}, or one entry of /servers/detail.
 
     fault:            the instance's latest InstanceFault (model or dict), or None.
@@ -100,6 +100,8 @@ def detail(req, instance, fault=None, show_extended=None, image=None, *,
     in_list:          True for /servers/detail entries (no server_groups there).
     security_groups:  names; Nova shows the key only when there are some.
     volumes:          [{"id", "delete_on_termination"}] attached volumes.
+    trimmed:          the body PUT /servers/{id} answers below 2.75: none of the
+                      extension keys (OS-EXT-*, OS-SRV-USG, config_drive, ...).
     """
     version = req.version
     admin = _is_admin(req)
@@ -137,6 +139,11 @@ def detail(req, instance, fault=None, show_extended=None, image=None, *,
     if server_status in _PROGRESS_STATUSES:
         server["progress"] = instance.progress or 0
 
+    if trimmed:
+        server = _common_tail(server, instance, version)
+        if version >= "2.71":
+            server["server_groups"] = list(server_groups or [])
+        return server
     server["OS-EXT-AZ:availability_zone"] = instance.availability_zone or ""
     server["config_drive"] = instance.config_drive or ""
     server["key_name"] = instance.key_name
@@ -159,6 +166,18 @@ def detail(req, instance, fault=None, show_extended=None, image=None, *,
         if host_status is None:
             host_status = "UNKNOWN" if instance.host else ""
         server["host_status"] = host_status
+    server = _common_tail(server, instance, version)
+    if version >= "2.71" and not in_list:
+        server["server_groups"] = list(server_groups or [])
+    if version >= "2.96":
+        server["pinned_availability_zone"] = pinned_az
+    if version >= "2.100":
+        server["scheduler_hints"] = dict(scheduler_hints or {})
+    return server
+
+
+def _common_tail(server, instance, version):
+    """Keys every server body has from their microversion on, trimmed or not."""
     if version >= "2.9":
         server["locked"] = bool(instance.locked)
     if version >= "2.73":
@@ -169,12 +188,6 @@ def detail(req, instance, fault=None, show_extended=None, image=None, *,
         server["tags"] = list(instance.tags or [])
     if version >= "2.63":
         server["trusted_image_certificates"] = None
-    if version >= "2.71" and not in_list:
-        server["server_groups"] = list(server_groups or [])
-    if version >= "2.96":
-        server["pinned_availability_zone"] = pinned_az
-    if version >= "2.100":
-        server["scheduler_hints"] = dict(scheduler_hints or {})
     return server
 
 

@@ -1,0 +1,55 @@
+"""Fixtures for the real-hypervisor tests (pytest -m libvirt).
+
+`two_hosts` (session): the two libvirt hosts of hosts.py, built once and torn
+down at the end even after failures. `guest_files` (session): the tiny guest
+kernel/initramfs/disk images. Every test here is marked `libvirt`; where this
+machine cannot run libvirtd at all they are skipped with the reason printed.
+"""
+import os
+import sys
+
+import pytest
+
+from tests.libvirt import guest_images, hosts
+
+BASE = os.environ.get("LIFEBOAT_H2H_BASE", "/tmp/lifeboat-h2h")
+
+
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.libvirt)
+
+
+_reason = None
+
+
+@pytest.fixture(scope="session")
+def cannot_run():
+    global _reason
+    if _reason is None:
+        _reason = hosts.cannot_run_reason() or ""
+        if _reason:
+            # Shown even without -rs: a skipped suite must say why.
+            print("\nlibvirt tests skipped: %s" % _reason, file=sys.stderr)
+    return _reason
+
+
+@pytest.fixture(scope="session")
+def two_hosts(cannot_run):
+    if cannot_run:
+        pytest.skip("cannot run libvirtd here: %s" % cannot_run)
+    h = hosts.TwoHosts(BASE)
+    try:
+        h.start()
+        yield h
+    finally:
+        h.stop()
+
+
+@pytest.fixture(scope="session")
+def guest_files(cannot_run):
+    if cannot_run:
+        pytest.skip("cannot run libvirtd here: %s" % cannot_run)
+    return guest_images.build(os.path.join(BASE + "-guest"))
