@@ -27,8 +27,6 @@ from lifeboat.cli.connection import ApiError, CliError
 
 HOST = "OS-EXT-SRV-ATTR:host"
 TASK_STATE = "OS-EXT-STS:task_state"
-ENDED = ("completed", "done", "finished", "confirmed", "reverted", "failed",
-         "error", "cancelled")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

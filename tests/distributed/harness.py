@@ -51,6 +51,9 @@ class TempDatabase:
         self.name = "lifeboat_dt_" + uuid.uuid4().hex[:10]
         if engine == "postgresql":
             self.url = "postgresql+psycopg://postgres@127.0.0.1:5432/" + self.name
+        elif engine == "sqlite":  # a shared file: works, but not for production
+            import tempfile
+            self.url = "sqlite:///%s/%s.sqlite" % (tempfile.mkdtemp(), self.name)
         else:
             self.url = ("mysql+pymysql://root@127.0.0.1:3306/%s?charset=utf8mb4"
                         % self.name)
@@ -68,6 +71,8 @@ class TempDatabase:
                 cur.execute(sql)
 
     def create(self):
+        if self.engine == "sqlite":
+            return self
         if self.engine == "postgresql":
             self._admin('CREATE DATABASE "%s"' % self.name)
         else:
@@ -75,6 +80,8 @@ class TempDatabase:
         return self
 
     def drop(self):
+        if self.engine == "sqlite":
+            return
         if self.engine == "postgresql":
             self._admin('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.name)
         else:

@@ -53,3 +53,28 @@ def guest_files(cannot_run):
     if cannot_run:
         pytest.skip("cannot run libvirtd here: %s" % cannot_run)
     return guest_images.build(os.path.join(BASE + "-guest"))
+
+
+@pytest.fixture(scope="session")
+def lifeboat_cloud(two_hosts, guest_files, tmp_path_factory):
+    """The distributed cloud over both hosts, with the guest images uploaded
+    and 128/512 MiB flavors: (LibvirtCloud, admin client at 2.105, image ids)."""
+    from tests.libvirt.cloud import LibvirtCloud, rabbit_reachable
+    if not rabbit_reachable():
+        pytest.fail("RabbitMQ is not reachable on 127.0.0.1:5672 "
+                    "(scripts/ensure-services.sh starts it)")
+    cloud = LibvirtCloud(two_hosts, tmp_path_factory.mktemp("libvirt-cloud"))
+    try:
+        cloud.start()
+        admin = cloud.client("2.105")
+        images = guest_images.upload_all(admin, guest_files)
+        cloud.add_flavor("lb128", 128)
+        cloud.add_flavor("lb512", 512)
+        yield cloud, admin, images
+    except Exception:
+        for name in list(cloud.procs):
+            print("---- %s log ----\n%s" % (name, cloud.log_tail(name, 80)),
+                  file=sys.stderr)
+        raise
+    finally:
+        cloud.stop()
