@@ -20,8 +20,8 @@ run: install
 # Each suite runs under its own time budget (seconds); see docs/testing.md.
 test: install
 	bash scripts/ensure-services.sh
-	bash scripts/run-suite.sh unit 420 -m "not fuzz and not distributed and not libvirt and not clients"
-	bash scripts/run-suite.sh fuzz 240 -m fuzz
+	bash scripts/run-suite.sh unit 300 -n 2 -m "not fuzz and not distributed and not libvirt and not clients"
+	bash scripts/run-suite.sh fuzz 180 -m fuzz
 	bash scripts/run-suite.sh distributed 600 -m distributed
 
 test-unit: install

@@ -36,6 +36,19 @@ class MigrationPreCheckError(Invalid):
     msg_fmt = "Migration pre-check error: %(reason)s"
 
 
+class ComputeServiceUnavailable(Invalid):
+    msg_fmt = "Compute service of %(host)s is unavailable at this time."
+
+
+class UnableToMigrateToSelf(Invalid):
+    msg_fmt = ("Unable to migrate instance (%(instance_id)s) to current host "
+               "(%(host)s).")
+
+
+class InvalidHypervisorType(Invalid):
+    msg_fmt = "The supplied hypervisor type of is invalid."
+
+
 class ComputeHostNotFound(Invalid):
     """Raised where Nova answers 400 for an unknown destination host."""
     msg_fmt = "Compute host %(host)s could not be found."

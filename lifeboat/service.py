@@ -52,6 +52,11 @@ class Service:
         self.service_ref = db_services.register(self.host, self.binary, self.topic,
                                                 self.version)
         self.manager.service_ref = self.service_ref
+        if self.topic == "conductor":
+            # Before taking messages: what a previous conductor process on this
+            # host died with (compute/reconcile.py).
+            from lifeboat.compute import reconcile
+            reconcile.recover_conductor(self.host)
         if hasattr(self.manager, "init_host"):
             self.manager.init_host()
         if hasattr(self.manager, "report"):
@@ -60,6 +65,9 @@ class Service:
         self._spawn(self._heartbeat_loop, CONF.report_interval, "heartbeat")
         if hasattr(self.manager, "periodic_tasks"):
             self._spawn(self._periodic_loop, CONF.periodic_interval, "periodic")
+        if self.topic == "compute":
+            self._spawn(self._reconcile_loop, CONF.compute.reconcile_interval,
+                        "reconcile")
         LOG.info("%s started on %s (version %s)", self.binary, self.host, self.version)
 
     def _spawn(self, target, interval, name):
@@ -69,22 +77,48 @@ class Service:
         self._threads.append(t)
 
     def _heartbeat_loop(self, interval):
+        failing = False
         while not self._stop.wait(interval):
             try:
                 db_services.heartbeat(self.service_ref.id, self.version)
                 if hasattr(self.manager, "report"):
                     self.manager.report()
-            except Exception:
-                LOG.exception("heartbeat of %s on %s failed", self.binary, self.host)
+            except Exception as e:
+                # Logged once per outage, not every interval.
+                if not failing:
+                    LOG.error("heartbeat of %s on %s failed (%s); retrying every "
+                              "%ss", self.binary, self.host, _short(e), interval)
+                failing = True
+                continue
+            if failing:
+                LOG.info("heartbeat of %s on %s recovered", self.binary, self.host)
+            failing = False
 
     def _periodic_loop(self, interval):
+        self._loop(interval, self.manager.periodic_tasks, "periodic tasks")
+
+    def _reconcile_loop(self, interval):
+        from lifeboat.compute import reconcile
+        self._loop(interval, lambda: reconcile.periodic(self.manager),
+                   "migration reconciliation")
+
+    def _loop(self, interval, fn, what):
+        failing = False
         while not self._stop.wait(interval):
             try:
-                self.manager.periodic_tasks()
-            except Exception:
-                LOG.exception("periodic tasks of %s on %s failed", self.binary, self.host)
+                fn()
+            except Exception as e:
+                if not failing:
+                    LOG.exception("%s of %s on %s failed (%s); retrying every %ss",
+                                  what, self.binary, self.host, _short(e), interval)
+                failing = True
+                continue
+            failing = False
 
     def stop(self):
+        """Stop taking RPC messages and wait for the handlers in progress, then
+        the service's own threads. The caller bounds the wait
+        (lifeboat.cmd.services)."""
         self._stop.set()
         if self._rpc_server is not None:
             self._rpc_server.stop()
@@ -92,3 +126,8 @@ class Service:
             t.join(timeout=5)
         if hasattr(self.manager, "cleanup_host"):
             self.manager.cleanup_host()
+
+
+def _short(error):
+    text = str(error).strip().splitlines()
+    return "%s: %s" % (type(error).__name__, text[0] if text else "")

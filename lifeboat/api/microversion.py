@@ -17,7 +17,7 @@ VERSIONS = [
     "2.4",    # Fixed IP reserved flag.
     "2.5",    # ip6 filter on server list for non-admins.
     "2.6",    # Remote consoles API.
-    "2.7",    # Keypair type in create.
+    "2.7",    # Flavor access to a public flavor is 409.
     "2.8",    # MKS console.
     "2.9",    # Server `locked` attribute.
     "2.10",   # Keypairs of other users for admins.
@@ -41,7 +41,7 @@ VERSIONS = [
     "2.28",   # Hypervisor cpu_info as an object.
     "2.29",   # Evacuate force.
     "2.30",   # os-migrateLive force.
-    "2.31",   # Serial console URLs.
+    "2.31",   # os-console-auth-tokens for serial consoles.
     "2.32",   # Device tags in boot.
     "2.33",   # Hypervisor list paging.
     "2.34",   # Asynchronous live-migration pre-checks.
@@ -56,12 +56,12 @@ VERSIONS = [
     "2.43",   # os-hosts removed.
     "2.44",   # Network proxy actions removed.
     "2.45",   # createImage returns body.
-    "2.46",   # Request id in instance action events.
+    "2.46",   # X-OpenStack-Request-ID header passed on.
     "2.47",   # Embedded flavor in server show.
     "2.48",   # Standard diagnostics.
     "2.49",   # Tagged volume attach.
     "2.50",   # Quota class server groups.
-    "2.51",   # Extended volume events.
+    "2.51",   # volume-extended event; action events for non-admins.
     "2.52",   # Tags in boot.
     "2.53",   # Service and hypervisor ids are uuids; PUT /os-services/{id}.
     "2.54",   # Keypair in rebuild.
@@ -108,13 +108,13 @@ VERSIONS = [
     "2.95",   # Evacuate to STOPPED.
     "2.96",   # pinned_availability_zone.
     "2.97",   # Shared file systems (shares).
-    "2.98",   # Image properties in embedded flavor/image.
+    "2.98",   # Image properties in the embedded image.
     "2.99",   # SPICE direct console.
     "2.100",  # scheduler_hints in server show.
     "2.101",  # Instance actions of deleted servers (events).
     "2.102",  # Unknown query parameters are 400.
     "2.103",  # Keypair without project.
-    "2.104",  # Nova's latest.
+    "2.104",  # pinned_availability_zone in server update (Nova's latest).
     "2.105",  # Lifeboat: os-migrateLive accepts rescued instances.
 ]
 

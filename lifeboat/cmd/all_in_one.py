@@ -14,7 +14,8 @@ def main(argv=None):
     cloud = Cloud().start()
     base = "http://%s:%d" % (CONF.api.listen, CONF.api.port)
     print(_BANNER % {"base": base, "hosts": ", ".join(cloud.compute_hosts),
-                     "state": CONF.state_path}, flush=True)
+                     "state": CONF.state_path, "auth": CONF.api.auth_strategy},
+          flush=True)
     try:
         serve_api(create_app())
     finally:
@@ -25,7 +26,7 @@ def main(argv=None):
 
 _BANNER = """
 Lifeboat is serving the Compute API at %(base)s/v2.1 (image API at %(base)s/image)
-  compute hosts: %(hosts)s    state: %(state)s    auth: noauth2 (token user:project)
+  compute hosts: %(hosts)s    state: %(state)s    auth: %(auth)s (noauth2 token: user:project)
 
   curl -s -H 'X-Auth-Token: admin:admin' %(base)s/v2.1/servers
   export OS_AUTH_TYPE=admin_token OS_ENDPOINT=%(base)s/v2.1 OS_TOKEN=admin:admin

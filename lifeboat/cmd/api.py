@@ -1,4 +1,11 @@
-"""lifeboat-api: the Compute API, with `--workers N` separate processes."""
+"""lifeboat-api: the Compute API, with `--workers N` separate processes.
+
+uvicorn's supervisor runs the workers (and restarts one that dies); each worker
+builds its own app, database engine and RPC transport (lifeboat/api/wsgi_app.py).
+SIGINT/SIGTERM stops accepting connections and waits at most
+[DEFAULT] graceful_shutdown_timeout for the requests in progress.
+"""
+import os
 import sys
 
 from lifeboat.cmd import common
@@ -15,10 +22,10 @@ def main(argv=None):
     import uvicorn
     from lifeboat.conf import CONF
     workers = workers or CONF.api.workers
-    # Each worker process imports the app factory and builds its own engine.
-    import os
+    # Each worker process imports the app factory and parses the same arguments.
     os.environ["LIFEBOAT_API_ARGV"] = "\x1f".join(argv)
     uvicorn.run("lifeboat.api.wsgi_app:create_worker_app", factory=True,
                 host=CONF.api.listen, port=CONF.api.port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False,
+                timeout_graceful_shutdown=CONF.graceful_shutdown_timeout)
     return 0

@@ -56,7 +56,7 @@ def generate_password(length=12):
 
 
 class API:
-    """Compute API used by the HTTP handlers (and the drain CLI through them)."""
+    """Compute API used by the HTTP handlers."""
 
     def __init__(self):
         self.compute = compute_rpcapi.ComputeAPI()

@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 
-from lifeboat import context as lb_context
 from lifeboat import exception
 from lifeboat.compute import rpcapi as compute_rpcapi
 from lifeboat.compute import states
@@ -118,14 +117,15 @@ class LiveMigrationManagerMixin:
             db_migrations.update(migration_id, status="running")
             instance = db_instances.get(instance_uuid)
             self.driver.live_migration(context, instance, dest, migrate_data, monitor)
+            transferred = True
         except Exception as error:
+            transferred = False
             self._live_migration_failed(context, instance_uuid, migration_id, dest,
                                         migrate_data, error, monitor, stage)
-            control.done.set()
-            return
         try:
-            self._post_live_migration(context, instance_uuid, migration_id, dest,
-                                      migrate_data)
+            if transferred:
+                self._post_live_migration(context, instance_uuid, migration_id, dest,
+                                          migrate_data)
         except Exception as error:
             # Past the transfer the guest lives on the destination: no way back.
             monitor.point_of_no_return()
@@ -244,21 +244,7 @@ class LiveMigrationManagerMixin:
 
     # --- start-up reconciliation ----------------------------------------
     def recover_live_migrations(self):
-        """Migrations this host was driving when it stopped are rolled back."""
-        ctxt = lb_context.get_admin_context()
-        for migration in db_migrations.unfinished_for_host(self.host):
-            if migration.source_compute != self.host:
-                continue
-            LOG.warning("Rolling back live migration %s interrupted by a restart",
-                        migration.id)
-            instance_uuid = migration.instance_uuid
-            if migration.dest_compute:
-                try:
-                    self.compute_rpcapi.rollback_live_migration_at_destination(
-                        ctxt, migration.dest_compute, instance_uuid, {})
-                except Exception:
-                    LOG.exception("Rollback at %s failed", migration.dest_compute)
-            db_migrations.update(migration.id, status="error")
-            db_instances.add_fault(instance_uuid, 500, "Live migration interrupted by "
-                                   "a restart of %s" % self.host, host=self.host)
-            self._finish_instance(instance_uuid)
+        """Migrations this host was driving when it stopped are completed or
+        rolled back (compute/reconcile.py)."""
+        from lifeboat.compute import reconcile
+        reconcile.recover_at_startup(self)

@@ -165,7 +165,11 @@ class ComputeManager(LiveMigrationManagerMixin):
 
         def work(instance):
             self.driver.reboot(context, instance, reboot_type)
-            return {"vm_state": states.ACTIVE, "power_state": states.RUNNING}
+            # A hard reboot rebuilds what the database describes: the rescue
+            # guest if a rescue record is still there (e.g. after an error).
+            rescued = reboot_type == "HARD" and instance.rescue_image_ref
+            return {"vm_state": states.RESCUED if rescued else states.ACTIVE,
+                    "power_state": states.RUNNING}
         self._run_action(context, instance_uuid, "compute_reboot_instance", task, work)
 
     def _simple(self, context, instance_uuid, method):

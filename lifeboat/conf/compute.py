@@ -19,6 +19,16 @@ OPTS = [
                  help="RAM overcommit allowed by the scheduler."),
     cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0,
                  help="Disk overcommit allowed by the scheduler."),
+    cfg.IntOpt("reconcile_interval", default=10, min=1,
+               help="Seconds between a compute service's checks for live "
+                    "migrations from its host that nobody is driving any more "
+                    "(a conductor or this service died with them); see "
+                    "docs/operations.md, 'Failures'."),
+    cfg.IntOpt("live_migration_handoff_timeout", default=600, min=1,
+               help="A live migration that a conductor accepted but did not hand "
+                    "to its source compute within this many seconds of its last "
+                    "update is rolled back by the source compute (sooner when the "
+                    "conductor that took it is reported down)."),
 ]
 
 

@@ -33,6 +33,12 @@ OPTS = [
     cfg.StrOpt("default_rescue_image_name", default="cirros-rescue",
                help="Name of the rescue image seeded on first start."),
     cfg.BoolOpt("debug", default=False, help="Log at debug level."),
+    cfg.IntOpt("graceful_shutdown_timeout", default=30, min=1,
+               help="On SIGINT/SIGTERM a service stops taking RPC messages and "
+                    "waits at most this many seconds for the work in progress "
+                    "(and the API for open requests) before it exits anyway; "
+                    "work cut short is reconciled when the service starts again. "
+                    "A second signal exits at once."),
 ]
 
 

@@ -10,7 +10,8 @@ OPTS = [
                help="libvirt URI; empty means qemu:///system."),
     cfg.StrOpt("rescue_image_id",
                help="Rescue image used when the request names none and the "
-                    "instance's own image is not wanted."),
+                    "instance has no image of its own (otherwise a rescue "
+                    "boots the instance's own image, as Nova does)."),
     cfg.IntOpt("wait_soft_reboot_seconds", default=120, min=0,
                help="Seconds to wait for an ACPI reboot before a hard reboot."),
     cfg.IntOpt("shutdown_timeout", default=0, min=0,

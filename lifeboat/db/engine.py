@@ -65,13 +65,24 @@ def get_engine():
                     def _no_autobegin(dbapi_connection, _record):
                         dbapi_connection.isolation_level = None
                 else:
+                    # pool_timeout bounds both the wait for a pooled connection
+                    # and a new connection's handshake, so a request fails with
+                    # 503 within it when the server is away (never a hang).
+                    timeout = CONF.database.pool_timeout
                     engine = sa.create_engine(
                         url, pool_size=CONF.database.max_pool_size,
-                        pool_timeout=CONF.database.pool_timeout,
-                        pool_pre_ping=True, max_overflow=20)
+                        pool_timeout=timeout, pool_pre_ping=True, max_overflow=20,
+                        connect_args=_connect_args(url, timeout))
                 _sessionmaker = sessionmaker(engine, expire_on_commit=False)
                 _engine = engine
     return _engine
+
+
+def _connect_args(url, timeout):
+    driver = sa.engine.make_url(url).get_driver_name()
+    if driver in ("psycopg", "psycopg2", "pymysql", "mysqldb"):
+        return {"connect_timeout": max(1, int(timeout))}
+    return {}
 
 
 def dispose():
@@ -102,6 +113,10 @@ def transaction(read_only=False):
             raise exception.ServiceUnavailable(
                 reason="The database is unavailable; try again later.") from e
         raise
+    except (sa_exc.TimeoutError, sa_exc.DisconnectionError) as e:
+        # every pooled connection busy for pool_timeout, or a dead one found
+        raise exception.ServiceUnavailable(
+            reason="The database is unavailable; try again later.") from e
     finally:
         session.close()
 
@@ -112,4 +127,5 @@ def _is_connection_error(error):
     text = str(error.orig if hasattr(error, "orig") else error).lower()
     return any(s in text for s in ("connect", "server closed", "gone away",
                                    "lost connection", "terminating connection",
-                                   "timeout"))
+                                   "timeout", "shutting down", "starting up",
+                                   "in recovery mode", "broken pipe"))

@@ -105,7 +105,7 @@ class ComputeNode(TimestampMixin, Base):
 
 
 class Instance(TimestampMixin, Base):
-    """A server. vm_state/task_state change only through db.api.instance_transition."""
+    """A server. vm_state/task_state change only through db.instances.transition."""
     __tablename__ = "instances"
     __table_args__ = (Index("ix_instances_project_deleted", "project_id", "deleted"),
                       Index("ix_instances_host_deleted", "host", "deleted"))

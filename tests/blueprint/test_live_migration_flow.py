@@ -101,7 +101,10 @@ def test_delete_during_migration_leaves_nothing_anywhere(make_cloud):
         assert sid not in guests(cloud, host)
 
 
-def test_concurrent_live_migrations_one_wins(admin):
+def test_concurrent_live_migrations_one_wins(make_cloud):
+    # The transfer lasts long enough that the loser always meets a migration
+    # in progress, never one already finished.
+    admin = make_cloud(fake__live_migration_seconds=0.5).client("admin")
     sid = _start(admin, "RESCUE")
     for _round in range(5):
         barrier = threading.Barrier(2)
@@ -187,3 +190,30 @@ def test_policy_manager_may_migrate_without_host_member_may_not(cloud):
     other = cloud.client("eve", "projectb", roles=["manager"])
     assert migrate(other, sid).status_code == 404
     assert len(migrations_of(cloud.client("admin"), sid)) == 1
+
+
+def test_named_disabled_destination_refused_unless_forced(admin):
+    sid = _start(admin, "ACTIVE")
+    admin.at("2.11").put("/os-services/disable", json={"host": "host2",
+                                                        "binary": "nova-compute"})
+    r = migrate(admin, sid, host="host2", version="2.30")
+    assert r.status_code == 400, r.text
+    assert r.json()["badRequest"]["message"].startswith("No valid host was found.")
+    r = admin.at("2.30").action(sid, {"os-migrateLive": {
+        "host": "host2", "block_migration": "auto", "force": True}})
+    assert r.status_code == 202, r.text
+    admin.wait_for(sid, status="ACTIVE", task_state=None, host="host2")
+
+
+def test_guest_shut_down_below_2_34_is_nova_409(make_cloud):
+    cloud = make_cloud(periodic_interval=1)
+    admin = cloud.client("admin")
+    sid = _start(admin, "ACTIVE")
+    guests(cloud, "host1")[sid].power_state = 4
+    admin.wait_until(lambda: admin.server(sid)["OS-EXT-STS:power_state"] == 4,
+                     "power state sync")
+    r = migrate(admin, sid, version="2.30")
+    assert r.status_code == 409
+    assert r.json()["conflictingRequest"]["message"] == (
+        "Cannot 'os-migrateLive' instance %s while it is in power_state shutdown" % sid)
+    assert admin.server(sid)["OS-EXT-STS:task_state"] is None

@@ -15,13 +15,6 @@ from tests.libvirt import guest_images, hosts
 BASE = os.environ.get("LIFEBOAT_H2H_BASE", "/tmp/lifeboat-h2h")
 
 
-def pytest_collection_modifyitems(config, items):
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.fspath).startswith(here):
-            item.add_marker(pytest.mark.libvirt)
-
-
 _reason = None
 
 
@@ -45,7 +38,8 @@ def two_hosts(cannot_run):
         h.start()
         yield h
     finally:
-        h.stop()
+        if not os.environ.get("LIFEBOAT_H2H_KEEP"):  # debugging: look around after
+            h.stop()
 
 
 @pytest.fixture(scope="session")
@@ -77,4 +71,5 @@ def lifeboat_cloud(two_hosts, guest_files, tmp_path_factory):
                   file=sys.stderr)
         raise
     finally:
-        cloud.stop()
+        if not os.environ.get("LIFEBOAT_H2H_KEEP"):
+            cloud.stop()

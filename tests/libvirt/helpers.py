@@ -1,8 +1,6 @@
 """Helpers for the end-to-end libvirt tests: boot, migrate, wait, look inside."""
 import os
 
-import libvirt
-
 from tests.blueprint.helpers import migrations_of
 from tests.libvirt.console import Console
 
@@ -31,6 +29,7 @@ def instance_dir(two_hosts, host, sid):
 
 def domains(two_hosts, host):
     """{uuid: libvirt state} of the domains defined on `host`."""
+    import libvirt
     conn = libvirt.open(two_hosts.uri(KEYS[host]))
     try:
         return {d.UUIDString(): d.state()[0] for d in conn.listAllDomains()}
@@ -39,6 +38,7 @@ def domains(two_hosts, host):
 
 
 def domain_call(two_hosts, host, sid, method, *args):
+    import libvirt
     conn = libvirt.open(two_hosts.uri(KEYS[host]))
     try:
         return getattr(conn.lookupByUUIDString(sid), method)(*args)

@@ -5,9 +5,7 @@ suspend/resume, delete."""
 import os
 import re
 
-import libvirt
 import pytest
-from lxml import etree
 
 from lifeboat.db import models
 from lifeboat.db.engine import transaction
@@ -15,6 +13,10 @@ from tests.fixtures import CloudFixture
 from tests.libvirt import guest_images
 from tests.libvirt.console import Console
 from tests.libvirt.guest_images import BOOT_MARKER, RESCUE_MARKER
+
+pytestmark = pytest.mark.libvirt
+libvirt = pytest.importorskip("libvirt")
+etree = pytest.importorskip("lxml.etree")
 
 BOOT_TIMEOUT = 90
 

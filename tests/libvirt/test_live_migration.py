@@ -5,12 +5,14 @@ deleted from the image service since the guest was built."""
 import os
 import re
 
-import libvirt
 import pytest
 
 from tests.libvirt import guest_images
 from tests.libvirt import helpers as lh
 from tests.libvirt.guest_images import BOOT_DISK_HEAD, BOOT_MARKER, RESCUE_MARKER
+
+pytestmark = pytest.mark.libvirt
+libvirt = pytest.importorskip("libvirt")
 
 SLOW_MIB_S = 1   # migrateSetMaxSpeed for "slowed" migrations
 
@@ -107,9 +109,10 @@ def test_failed_migration_leaves_rescued_guest_on_source(lifeboat_cloud, two_hos
                                                          local):
     cloud, admin, images = lifeboat_cloud
     sid = lh.boot(admin, images["boot"], host="lbA")
+    con = lh.console(two_hosts, "lbA", sid)
+    _data_marker(con)
     assert admin.action(sid, {"rescue": {}}).status_code == 200
     admin.wait_for(sid, status="RESCUE", task_state=None, timeout=lh.BOOT_TIMEOUT)
-    con = lh.console(two_hosts, "lbA", sid)
     con.wait_in_section(BOOT_MARKER, 2, r"^tick 1\b")   # rescued with its own image
     # The destination cannot create the instance directory (a file is in the way).
     blocker = lh.instance_dir(two_hosts, "lbB", sid)

@@ -4,8 +4,12 @@ there into its original image with its disk contents intact."""
 import os
 import re
 
+import pytest
+
 from tests.libvirt import helpers as lh
 from tests.libvirt.guest_images import BOOT_DISK_HEAD, BOOT_MARKER, RESCUE_MARKER
+
+pytestmark = pytest.mark.libvirt
 
 
 def test_rescued_guest_migrates_and_unrescues_on_destination(lifeboat_cloud, two_hosts):

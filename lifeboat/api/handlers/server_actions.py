@@ -79,10 +79,15 @@ def _migrate_live(req, instance, body):
     try:
         COMPUTE.live_migrate(req.context, instance, host, block_migration, force,
                              req.version)
-    except (exception.NoValidHost, exception.MigrationPreCheckError,
-            exception.MigrationError, exception.HypervisorError) as e:
+    except (exception.NoValidHost, exception.MigrationError,
+            exception.HypervisorError) as e:
         # Only reached below 2.34, where pre-checks answer synchronously.
         raise exception.Invalid(e.message)
+    except exception.InstanceInvalidState as e:
+        # The conductor's power-state check, reported as Nova's API reports it.
+        raise exception.InstanceInvalidState(
+            method="os-migrateLive", instance_uuid=instance.uuid,
+            attr=e.kwargs.get("attr"), state=e.kwargs.get("state"))
 
 
 # action key -> (policy rule, handler, success status)

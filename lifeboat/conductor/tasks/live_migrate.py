@@ -87,8 +87,7 @@ class LiveMigrationTask:
 
     def _check_host_is_up(self, host):
         if not db_services.is_up(self._service(host)):
-            raise exception.MigrationPreCheckError(
-                reason="Compute service of %s is unavailable at this time." % host)
+            raise exception.ComputeServiceUnavailable(host=host)
 
     def _node(self, host):
         nodes = db_services.compute_nodes(host)
@@ -105,9 +104,8 @@ class LiveMigrationTask:
     def _check_requested_destination(self):
         dest = self.destination
         if dest == self.source:
-            raise exception.MigrationPreCheckError(
-                reason="Unable to migrate instance (%s) to current host (%s)."
-                       % (self.instance_uuid, dest))
+            raise exception.UnableToMigrateToSelf(instance_id=self.instance_uuid,
+                                                  host=dest)
         self._check_host_is_up(dest)
         source_node, dest_node = self._node(self.source), self._node(dest)
         if self.instance.rescue_image_ref:
@@ -115,8 +113,11 @@ class LiveMigrationTask:
         if not self.force:
             self._check_enough_memory(dest_node)
             if source_node.hypervisor_type != dest_node.hypervisor_type:
-                raise exception.MigrationPreCheckError(
-                    reason="The supplied hypervisor type of is invalid.")
+                raise exception.InvalidHypervisorType()
+            # As Nova: a named destination still passes the scheduler's filters
+            # (enabled, capacity, ...) unless the request forces it.
+            self.scheduler.select_destinations(self.context, self._spec(
+                source_node, force_hosts=[dest]))
         return self.compute.check_can_live_migrate_destination(
             self.context, dest, self.instance_uuid, self.block_migration)
 
@@ -139,9 +140,7 @@ class LiveMigrationTask:
         ignore = [self.source]
         source_node = self._node(self.source)
         for _attempt in range(MAX_SCHEDULE_ATTEMPTS):
-            spec = {"flavor": self.instance.flavor, "ignore_hosts": ignore,
-                    "hypervisor_type": source_node.hypervisor_type,
-                    "rescued_live_migration": bool(self.instance.rescue_image_ref)}
+            spec = self._spec(source_node, ignore_hosts=ignore)
             host = self.scheduler.select_destinations(self.context, spec)[0]["host"]
             try:
                 data = self.compute.check_can_live_migrate_destination(
@@ -153,6 +152,13 @@ class LiveMigrationTask:
         raise exception.NoValidHost(reason="Exceeded max scheduling attempts %d for "
                                            "instance %s." % (MAX_SCHEDULE_ATTEMPTS,
                                                              self.instance_uuid))
+
+    def _spec(self, source_node, **extra):
+        """What the scheduler must find room for: this instance, like its source."""
+        return dict({"flavor": self.instance.flavor,
+                     "hypervisor_type": source_node.hypervisor_type,
+                     "rescued_live_migration": bool(self.instance.rescue_image_ref)},
+                    **extra)
 
     # --- failure --------------------------------------------------------
     def _fail(self, error):

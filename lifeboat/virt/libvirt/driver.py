@@ -366,7 +366,13 @@ class LibvirtDriver(driver.ComputeDriver):
         guest = self._host.find(instance.uuid)
         if guest is not None and not guest.is_active():
             guest.undefine()
-        if not migrate_data.get("is_shared_instance_path"):
+        shared = (migrate_data or {}).get("is_shared_instance_path")
+        if shared is None:
+            # Called without the migration's data (start-up reconciliation):
+            # the files may be the destination's too. Leave them.
+            LOG.warning("Not removing the files of %s here: whether they are on "
+                        "shared storage is unknown", instance.uuid)
+        elif not shared:
             shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
 
 

@@ -36,7 +36,10 @@ def flags_for(migrate_data):
         # Shared storage on a local (or unknown) filesystem: libvirt cannot tell
         # it is shared, and refuses a cache mode it does not trust otherwise.
         flags |= libvirt.VIR_MIGRATE_UNSAFE
-    if CONF.libvirt.live_migration_permit_post_copy:
+    if CONF.libvirt.live_migration_permit_post_copy and not (
+            flags & (libvirt.VIR_MIGRATE_NON_SHARED_INC | libvirt.VIR_MIGRATE_NON_SHARED_DISK)):
+        # As Nova: post-copy only without a block copy (a disk still being
+        # mirrored cannot follow the guest past the switch).
         flags |= libvirt.VIR_MIGRATE_POSTCOPY
     return flags
 
