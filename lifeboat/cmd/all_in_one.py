@@ -18,9 +18,11 @@ def main(argv=None):
           flush=True)
     try:
         serve_api(create_app())
+    except KeyboardInterrupt:
+        pass  # uvicorn already shut the API down gracefully; Ctrl-C is the way out
     finally:
         cloud.stop()
-        LOG.info("Lifeboat stopped")
+        print("Lifeboat stopped; state kept in %s" % CONF.state_path, flush=True)
     return 0
 
 

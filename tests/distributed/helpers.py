@@ -8,7 +8,7 @@ FINAL = ("completed", "failed", "error", "cancelled")
 
 def live_migrate(client, server_id, host=None, version="2.105"):
     body = {"host": host, "block_migration": "auto"}
-    if version < "2.25":
+    if tuple(int(x) for x in version.split(".")) < (2, 25):
         body = {"host": host, "block_migration": False, "disk_over_commit": False}
     return client.at(version).action(server_id, {LM: body})
 

@@ -38,7 +38,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, assume, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from lifeboat.api import microversion
@@ -423,7 +423,9 @@ class World:
     # --- one fuzzed request ------------------------------------------------
     def is_new(self, req):
         """False for a request already sent: Hypothesis likes to replay
-        variations that differ only in choices the request did not use."""
+        variations that differ only in choices the request did not use.
+        (Skipped rather than assume()d away: Hypothesis may run the same
+        choices twice, and an assumption that flips is a flaky test.)"""
         key = (req.method, req.url, tuple(req.headers), req.chunked,
                None if req.content is None else hashlib.sha1(req.content).digest())
         if key in self.seen:
@@ -1329,8 +1331,8 @@ def _run(world, method, template, examples, body_kind=None, min_version=None):
         _prepare(world, template)
         req = data.draw(requests(world, method, template, body_kind, min_version),
                         label="request")
-        assume(world.is_new(req))
-        world.send(req, template)
+        if world.is_new(req):
+            world.send(req, template)
     fuzz()
 
 
@@ -1350,14 +1352,14 @@ def test_routing_table_is_complete():
 @pytest.mark.parametrize("prefix", ["/v2.1", "/v2"])
 def test_create_server_mutations(world, prefix):
     """POST /servers: a valid body with fields replaced, dropped or added."""
-    _run(world, "POST", prefix + "/servers", _n(150), body_kind=create_bodies)
+    _run(world, "POST", prefix + "/servers", _n(120), body_kind=create_bodies)
 
 
 @pytest.mark.parametrize("prefix", ["/v2.1", "/v2"])
 def test_server_action_mutations(world, prefix):
     """POST /servers/{id}/action: every action key with valid, mutated and
     random values, on servers in every state, as admin and as their owner."""
-    _run(world, "POST", prefix + "/servers/{server_id}/action", _n(300),
+    _run(world, "POST", prefix + "/servers/{server_id}/action", _n(250),
          body_kind=action_bodies)
 
 
@@ -1400,8 +1402,8 @@ def test_malformed_and_huge_bodies(world):
             size = data.draw(st.integers(MAX_BODY + 1, MAX_BODY * 2))
             req.content = b"{\"x\": \"" + b"a" * size + b"\"}"
             req.chunked = data.draw(st.booleans())
-        assume(world.is_new(req))
-        world.send(req, template)
+        if world.is_new(req):
+            world.send(req, template)
     fuzz()
 
 
@@ -1410,7 +1412,7 @@ def test_malformed_and_huge_bodies(world):
 def test_route(world, method, template):
     """Every route: junk and real ids, queries, headers and bodies."""
     try:
-        _run(world, method, template, _n(80 if method in ("GET", "HEAD") else 40))
+        _run(world, method, template, _n(60 if method in ("GET", "HEAD") else 40))
     finally:
         if "/os-services" in template:
             world.heal_services()
