@@ -82,13 +82,14 @@ def create_app():
                 headers["X-OpenStack-Nova-API-Version"] = str(version)
                 headers["Vary"] = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
             if path not in _UNAUTHENTICATED and api is not None:
-                request.state.context = _authenticate(request, request_id)
+                request.state.context = await _authenticate(request, request_id)
                 _check_url_project(request.state.context, url_project)
             else:
                 request.state.context = None
             response = await call_next(request)
         except exception.LifeboatException as e:
-            response = faults.from_exception(e)
+            # keystonemiddleware's own 401 goes back as it gave it.
+            response = getattr(e, "response", None) or faults.from_exception(e)
         for k, v in headers.items():
             response.headers.setdefault(k, v)
         return response
@@ -132,7 +133,10 @@ def _check_url_project(context, url_project):
             "project_id '%s'" % (url_project, context.project_id))
 
 
-def _authenticate(request, request_id):
+async def _authenticate(request, request_id):
     if CONF.api.auth_strategy == "keystone":
-        return auth.from_keystone_headers(request.headers, request_id)
+        # Validated by keystonemiddleware's auth_token; forged identity
+        # headers are stripped first (lifeboat/api/keystone.py).
+        from lifeboat.api import keystone
+        return await keystone.authenticate(request, request_id)
     return auth.noauth2(request.headers, request_id)

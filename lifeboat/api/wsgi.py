@@ -1,10 +1,11 @@
 """Request plumbing shared by every handler: the `ApiRequest` dependency (context,
 microversion, body, links) and request-body validation against Nova-style
 JSON schemas."""
+import datetime
 import json
 
 import jsonschema
-from fastapi import Request
+
 from fastapi.responses import JSONResponse, Response
 
 from lifeboat import exception
@@ -29,10 +30,7 @@ class ApiRequest:
             if required:
                 raise exception.Invalid("The request body is empty or invalid JSON.")
             return None
-        try:
-            body = json.loads(self._body)
-        except (ValueError, UnicodeDecodeError):
-            raise exception.Invalid("Malformed request body")
+        body = parse_json(self._body)
         if not isinstance(body, dict):
             raise exception.Invalid("The request body must be a JSON object")
         return body
@@ -74,6 +72,38 @@ class ApiRequest:
         params.append(("marker", marker))
         from urllib.parse import urlencode
         return "%s/%s/%s?%s" % (self.base_url, self.api_prefix, path, urlencode(params))
+
+
+def parse_json(raw):
+    """Decode a request body; 400 for anything that is not storable JSON.
+
+    Besides malformed text this refuses nesting deep enough to exhaust the
+    parser's recursion and strings holding lone UTF-16 surrogates ("\\ud800"),
+    which JSON allows but no database column or response can carry.
+    """
+    try:
+        value = json.loads(raw)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
+        raise exception.Invalid("Malformed request body")
+    return value
+
+
+def parse_time(value, name):
+    """An ISO 8601 query parameter as naive UTC (as oslo's parse_isotime +
+    normalize_time); 400 if unparseable or outside what a datetime can hold."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise exception.ValidationError(
+            detail="Invalid input for query parameters %s. Value: %s. '%s' is not "
+                   "a 'date-time'" % (name, value, value))
+    return parsed
 
 
 def respond(body=None, status=200, headers=None):

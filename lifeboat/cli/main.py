@@ -21,7 +21,7 @@ import sys
 from keystoneauth1 import exceptions as ksa_exceptions
 from openstack import exceptions as sdk_exceptions
 
-from lifeboat.cli import connection, servers
+from lifeboat.cli import connection, host, servers
 
 
 def _bool_or_auto(value):
@@ -81,10 +81,13 @@ def build_parsers(argv):
         p = mig_actions.add_parser(name, help=text)
         p.add_argument("server", metavar="SERVER")
         p.add_argument("migration", metavar="MIGRATION", help="Migration id or uuid.")
+    host.register(top, _bool_or_auto)
     return config, os_parser, parser
 
 
 def _dispatch(cloud, args):
+    if args.resource == "host":
+        return host.dispatch(cloud, args)
     if args.action == "live-migrate":
         return servers.live_migrate(cloud, args.server, host=args.target_host,
                                     block_migration=args.block_migration,

@@ -231,6 +231,32 @@ class API:
         self.compute.simple_action(context, instance.host, "unrescue_instance",
                                    instance.uuid)
 
+    def rebuild(self, context, instance, image_ref, admin_password=None, **values):
+        """Rebuild the guest from `image_ref` (Nova's allowed states); returns
+        the admin password. A rescued or migrating server gets Nova's 409.
+        `values` are instance fields to set with the task (name, metadata...)."""
+        vm_states = [states.ACTIVE, states.STOPPED, states.ERROR]
+        self._check_lock(context, instance)
+        self._check_state(instance, "rebuild", vm_states)
+        try:
+            image = image_api.get(context, image_ref)
+        except exception.ImageNotFound:
+            raise exception.Invalid("Image %s could not be found." % image_ref)
+        if image.status != "active":
+            raise exception.Invalid("Image %s is not active." % image_ref)
+        if (image.min_ram or 0) > instance.memory_mb:
+            raise exception.Invalid("Flavor's memory is too small for requested image.")
+        if (image.min_disk or 0) > instance.root_gb and instance.root_gb:
+            raise exception.Invalid("Flavor's disk is too small for requested image.")
+        password = admin_password or generate_password()
+        self._start_task(context, instance, "rebuild", "rebuild", states.REBUILDING,
+                         vm_states, image_ref=image.id,
+                         kernel_id=image.properties.get("kernel_id"),
+                         ramdisk_id=image.properties.get("ramdisk_id"), **values)
+        self.compute.simple_action(context, instance.host, "rebuild_instance",
+                                   instance.uuid)
+        return password
+
     def lock(self, context, instance, reason=None):
         by = "owner" if context.project_id == instance.project_id else "admin"
         db_instances.transition(instance.uuid, locked=True, locked_by=by,

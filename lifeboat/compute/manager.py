@@ -236,6 +236,24 @@ class ComputeManager(LiveMigrationManagerMixin):
         self._run_action(context, instance_uuid, "compute_unrescue_instance",
                          states.UNRESCUING, work, vm_state_on_error=states.ERROR)
 
+    def rebuild_instance(self, context, instance_uuid):
+        """Destroy the guest and spawn it again from the instance's (new)
+        image_ref, which the API recorded with the task; a stopped server
+        stays stopped, as in Nova."""
+        def work(instance):
+            image = _image(context, instance.image_ref)
+            was_stopped = instance.vm_state == states.STOPPED
+            self.driver.destroy(context, instance, destroy_disks=True)
+            self.driver.spawn(context, instance, image, None)
+            if was_stopped:
+                self.driver.power_off(instance)
+                return {"vm_state": states.STOPPED, "power_state": states.SHUTDOWN,
+                        "launched_at": models.utcnow()}
+            return {"vm_state": states.ACTIVE, "power_state": states.RUNNING,
+                    "launched_at": models.utcnow()}
+        self._run_action(context, instance_uuid, "compute_rebuild_instance",
+                         states.REBUILDING, work, vm_state_on_error=states.ERROR)
+
     def terminate_instance(self, context, instance_uuid):
         db_actions.event_start(context, instance_uuid, "compute_terminate_instance",
                                host=self.host)

@@ -6,12 +6,12 @@
 from oslo_config import cfg
 
 from lifeboat.conf import (all_in_one, api, compute, database, default, fake,
-                           libvirt, scheduler, upgrade_levels)
+                           keystone, libvirt, scheduler, upgrade_levels)
 
 CONF = cfg.CONF
 
 for _module in (default, api, database, all_in_one, fake, compute, scheduler,
-                libvirt, upgrade_levels):
+                libvirt, upgrade_levels, keystone):
     _module.register_opts(CONF)
 
 

@@ -1,6 +1,6 @@
 """Option listing for oslo-config-generator and `lifeboat-manage config sample`."""
 from lifeboat.conf import (all_in_one, api, compute, database, default, fake,
-                           libvirt, scheduler, upgrade_levels)
+                           keystone, libvirt, scheduler, upgrade_levels)
 
 
 def list_opts():
@@ -14,4 +14,5 @@ def list_opts():
         (fake.GROUP, fake.OPTS),
         (libvirt.GROUP, libvirt.OPTS),
         (upgrade_levels.GROUP, upgrade_levels.OPTS),
+        (keystone.GROUP, keystone.sample_opts()),
     ]

@@ -15,6 +15,10 @@ from sqlalchemy.orm import sessionmaker
 from lifeboat import exception
 from lifeboat.conf import CONF
 
+# Largest integer every supported database stores (signed 64 bit); ids and
+# numbers beyond it cannot exist and must not reach a driver.
+MAX_INT = 2 ** 63 - 1
+
 _lock = threading.Lock()
 _engine = None
 _sessionmaker = None

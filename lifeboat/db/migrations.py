@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from lifeboat import exception
 from lifeboat.db import models
-from lifeboat.db.engine import transaction
+from lifeboat.db.engine import MAX_INT, transaction
 
 IN_PROGRESS = ("accepted", "queued", "preparing", "running", "post-migrating")
 FINAL = ("completed", "failed", "error", "cancelled")
@@ -23,6 +23,8 @@ def create(**values):
 def get(migration_id):
     """By integer id or uuid."""
     M = models.Migration
+    if str(migration_id).isdigit() and int(migration_id) > MAX_INT:
+        raise exception.MigrationNotFound(migration_id=migration_id)
     with transaction(read_only=True) as s:
         col = M.id if str(migration_id).isdigit() else M.uuid
         value = int(migration_id) if str(migration_id).isdigit() else migration_id

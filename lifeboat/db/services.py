@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from lifeboat import exception
 from lifeboat.conf import CONF
 from lifeboat.db import models
-from lifeboat.db.engine import transaction
+from lifeboat.db.engine import MAX_INT, transaction
 
 
 def register(host, binary, topic, version):
@@ -121,6 +121,8 @@ def compute_node_by_id(node_id):
     with transaction(read_only=True) as s:
         q = sa.select(models.ComputeNode)
         if isinstance(node_id, int) or (isinstance(node_id, str) and node_id.isdigit()):
+            if int(node_id) > MAX_INT:
+                raise exception.HypervisorNotFound(hypervisor_id=node_id)
             q = q.where(models.ComputeNode.id == int(node_id))
         else:
             q = q.where(models.ComputeNode.uuid == node_id)

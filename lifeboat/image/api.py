@@ -111,8 +111,10 @@ def _validate_core(context, key, value, status="queued"):
             raise exception.Forbidden("Attribute %s can be only replaced for a "
                                       "queued image." % key)
     elif key in ("min_disk", "min_ram"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            _bad(key, value, "must be a non-negative integer")
+        # Glance stores these as 32-bit integers.
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or not 0 <= value <= 2 ** 31 - 1:
+            _bad(key, value, "must be a non-negative 32-bit integer")
     elif key == "tags":
         if not isinstance(value, list) or not all(
                 isinstance(t, str) and 0 < len(t) <= 255 for t in value):

@@ -3,13 +3,14 @@
 
 def _routers():
     from lifeboat.api.handlers import (flavors, hypervisors, images,
-                                       instance_actions, migrations, server_actions,
-                                       servers, services)
+                                       instance_actions, migrations, security_groups,
+                                       server_actions, servers, services)
     compute = ("/v2.1", "/v2")
     return [(servers.router, compute), (server_actions.router, compute),
             (flavors.router, compute), (services.router, compute),
             (hypervisors.router, compute), (instance_actions.router, compute),
-            (migrations.router, compute), (images.router, ("",))]
+            (migrations.router, compute), (security_groups.router, compute),
+            (images.router, ("",))]
 
 
 class _LazyRouters:

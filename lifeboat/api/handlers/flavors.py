@@ -14,6 +14,7 @@ from lifeboat.api.schemas import parameter_types as pt
 from lifeboat.api.schemas import query
 from lifeboat.api.views import servers as server_views
 from lifeboat.db import catalog
+from lifeboat.db import engine as db_engine
 
 router = APIRouter()
 
@@ -59,9 +60,12 @@ def _int_filter(params, name):
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
+        number = None
+    if number is None or not 0 <= number <= db_engine.MAX_INT:
         raise exception.Invalid("Invalid %s filter [%s]" % (name, value))
+    return number
 
 
 def _flavors(req):

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from lifeboat import exception
-from lifeboat.api import faults
+from lifeboat.api import faults, wsgi
 from lifeboat.conf import CONF
 from lifeboat.image import api as image_api
 
@@ -68,10 +68,7 @@ def image_view(image):
 
 
 def _json(body, kind=dict):
-    try:
-        value = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
-        raise exception.Invalid("Malformed request body")
+    value = wsgi.parse_json(body) if body else None
     if not isinstance(value, kind):
         raise exception.Invalid("The request body must be a JSON %s"
                                 % ("object" if kind is dict else "array"))

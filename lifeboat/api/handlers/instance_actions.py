@@ -6,7 +6,6 @@ project's server ids are never confirmed. Which event keys a caller sees is
 decided by the events and events:details policies (see the view module).
 """
 from fastapi import APIRouter
-from oslo_utils import timeutils
 
 from lifeboat import exception
 from lifeboat.api import policy, wsgi
@@ -31,12 +30,7 @@ def _time(params, name):
     value = query.last(params, name)
     if value is None:
         return None
-    try:
-        return timeutils.normalize_time(timeutils.parse_isotime(value))
-    except ValueError:
-        raise exception.ValidationError(
-            detail="Invalid input for query parameters %s. Value: %s. '%s' is not "
-                   "a 'date-time'" % (name, value, value))
+    return wsgi.parse_time(value, name)
 
 
 @router.get("/servers/{server_id}/os-instance-actions")

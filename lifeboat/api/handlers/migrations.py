@@ -22,7 +22,6 @@ Lifeboat's `servers:migrations:show` default is project manager (Nova's is
 admin), so show hides the host fields behind `servers:migrations:index:host`
 exactly as the list does; for an admin the body is Nova's.
 """
-import datetime
 
 from fastapi import APIRouter
 
@@ -188,26 +187,12 @@ def _filters(req, params):
     since = query_schemas.last(params, "changes-since")
     before = query_schemas.last(params, "changes-before")
     if since is not None:
-        filters["changes_since"] = _parse_time(since, "changes-since")
+        filters["changes_since"] = wsgi.parse_time(since, "changes-since")
     if before is not None:
-        filters["changes_before"] = _parse_time(before, "changes-before")
+        filters["changes_before"] = wsgi.parse_time(before, "changes-before")
         if since is not None and filters["changes_before"] < filters["changes_since"]:
             raise exception.Invalid("The value of changes-since must be less than "
                                     "or equal to changes-before.")
     return filters
 
 
-def _parse_time(value, name):
-    """oslo's parse_isotime + normalize_time: naive UTC; 400 if unparseable."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        raise exception.ValidationError(
-            detail="Invalid input for query parameters %s. Value: %s. '%s' is not "
-                   "a 'date-time'" % (name, value, value))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return parsed

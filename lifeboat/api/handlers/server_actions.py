@@ -90,6 +90,65 @@ def _migrate_live(req, instance, body):
             attr=e.kwargs.get("attr"), state=e.kwargs.get("state"))
 
 
+_REBUILD = {
+    "type": "object",
+    "properties": {
+        "imageRef": {"type": "string", "minLength": 1},
+        "name": {"type": "string", "minLength": 1, "maxLength": 255},
+        "adminPass": {"type": "string"},
+        "metadata": {"type": "object"},
+        "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+        "accessIPv4": {"type": "string"}, "accessIPv6": {"type": "string"},
+        "preserve_ephemeral": {"type": "boolean"},
+        "description": {"type": ["string", "null"], "maxLength": 255},
+        "key_name": {"type": ["string", "null"]},
+        "user_data": {"type": ["string", "null"]},
+        "hostname": {"type": "string"},
+        "personality": {"type": "array"},
+        "trusted_image_certificates": {"type": ["array", "null"]},
+    },
+    "required": ["imageRef"],
+    "additionalProperties": False,
+}
+
+
+def _rebuild(req, instance, body):
+    if not isinstance(body, dict):
+        raise exception.ValidationError(detail="Invalid input for field/attribute "
+                                               "rebuild. Value: %r." % body)
+    wsgi.validate(body, _REBUILD, legacy=req.legacy)
+    if body.get("key_name"):
+        raise exception.Invalid("Invalid key_name provided.")
+    values = {}
+    if "name" in body:
+        values["display_name"] = body["name"]
+    if "metadata" in body:
+        values["metadata_"] = dict(body["metadata"])
+    if "description" in body and req.at_least("2.19"):
+        values["display_description"] = body["description"]
+    if "accessIPv4" in body:
+        values["access_ip_v4"] = body["accessIPv4"]
+    if "accessIPv6" in body:
+        values["access_ip_v6"] = body["accessIPv6"]
+    password = COMPUTE.rebuild(req.context, instance, _image_id(body["imageRef"]),
+                               admin_password=body.get("adminPass"), **values)
+    from lifeboat.api.handlers import servers
+    out = servers.show_body(req, COMPUTE.get(req.context, instance.uuid),
+                            trimmed=not req.at_least("2.75"))
+    out["server"]["adminPass"] = password
+    return wsgi.respond(out, 202)
+
+
+def _add_security_group(req, instance, body):
+    from lifeboat.api.handlers import security_groups
+    security_groups.add_security_group(req, instance, body)
+
+
+def _remove_security_group(req, instance, body):
+    from lifeboat.api.handlers import security_groups
+    security_groups.remove_security_group(req, instance, body)
+
+
 # action key -> (policy rule, handler, success status)
 ACTIONS = {
     "reboot": ("os_compute_api:servers:reboot", _reboot, 202),
@@ -105,6 +164,11 @@ ACTIONS = {
     "unlock": ("os_compute_api:os-lock-server:unlock", _unlock, 202),
     "os-migrateLive": ("os_compute_api:os-migrate-server:migrate_live",
                        _migrate_live, 202),
+    "rebuild": ("os_compute_api:servers:rebuild", _rebuild, 202),
+    "addSecurityGroup": ("os_compute_api:os-security-groups:add", _add_security_group,
+                         202),
+    "removeSecurityGroup": ("os_compute_api:os-security-groups:remove",
+                            _remove_security_group, 202),
 }
 
 

@@ -60,10 +60,10 @@ def _filters(req, detail):
     if q.get("name"):
         filters["name"] = q["name"]
     if q.get("changes-since"):
-        filters["changes_since"] = _parse_time(q["changes-since"], "changes-since")
+        filters["changes_since"] = wsgi.parse_time(q["changes-since"], "changes-since")
         filters["deleted"] = True
     if q.get("changes-before") and req.at_least("2.66"):
-        filters["changes_before"] = _parse_time(q["changes-before"], "changes-before")
+        filters["changes_before"] = wsgi.parse_time(q["changes-before"], "changes-before")
     if q.get("image"):
         filters["image"] = q["image"].rsplit("/", 1)[-1]
     if q.get("flavor"):
@@ -111,19 +111,6 @@ def _status_filter(req, statuses, filters):
     filters["vm_states"] = vm_states
     filters["exclude_task_states"] = sorted(excluded)
     filters["task_state_pairs"] = pairs
-
-
-def _parse_time(value, name):
-    import datetime
-    try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise exception.ValidationError(
-            detail="Invalid input for query parameters %s. Value: %s. '%s' is not a "
-                   "'date-time'" % (name, value, value))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return parsed
 
 
 def _host_statuses(req, instances):

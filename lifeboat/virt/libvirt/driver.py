@@ -13,6 +13,7 @@ and shared instance storage is detected with a marker file as Nova does.
 """
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import shutil
@@ -36,15 +37,25 @@ SHARED_CHECK_PREFIX = ".lifeboat-shared-check-"
 SHARED_CHECK_MAX_AGE = 600          # seconds before a leftover marker is removed
 MIGRATION_TARGET_MARK = ".migration-target"   # files made here by pre_live_migration
 MiB = 1024 * 1024
+KVM_CREATE_VM = 0xAE01
 
 
 def default_virt_type():
-    """kvm when /dev/kvm can be opened, else qemu (TCG)."""
+    """kvm when /dev/kvm accepts a new VM, else qemu (TCG).
+
+    Some nested setups pass this and still cannot run a real guest (QEMU hangs
+    on MSR setup): there [libvirt] virt_type = qemu must be set."""
     try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return "qemu"
+    try:
+        os.close(fcntl.ioctl(fd, KVM_CREATE_VM, 0))
         return "kvm"
     except OSError:
         return "qemu"
+    finally:
+        os.close(fd)
 
 
 class LibvirtDriver(driver.ComputeDriver):
@@ -297,11 +308,14 @@ class LibvirtDriver(driver.ComputeDriver):
             raise exception.MigrationPreCheckError(
                 reason="%s is not on shared storage: Live migration without block "
                        "migration requires shared instance storage." % instance.uuid)
-        files = imagecache.guest_files(instance)
+        guest = self._host.get(instance.uuid)
         sizes = {}
-        for disk in files.disks:
+        for disk in imagecache.guest_files(instance).disks:
             path = os.path.join(self._instance_dir(instance), disk.name)
-            sizes[disk.name] = imagecache.disk_info(path)["virtual-size"]
+            try:    # capacity as the running QEMU sees it; no subprocess
+                sizes[disk.name] = guest.domain.blockInfo(path, 0)[0]
+            except libvirt.libvirtError:
+                sizes[disk.name] = imagecache.disk_info(path)["virtual-size"]
         data.update(block_migration=bool(block), is_shared_instance_path=shared,
                     is_shared_block_storage=False, disk_sizes=sizes,
                     full_copy=bool(data.get("full_copy")) and not shared)
@@ -360,7 +374,10 @@ class LibvirtDriver(driver.ComputeDriver):
             data_bytes += sum((migrate_data.get("disk_sizes") or {}).values())
         uri = migration.destination_uri(dest, migrate_data)
         LOG.info("Live-migrating %s to %s (%s), flags %#x", instance.uuid, dest, uri, flags)
+        started = time.monotonic()
         migration.Transfer(guest, uri, params, flags, data_bytes, monitor).run()
+        LOG.info("Transfer of %s to %s took %.3f s", instance.uuid, dest,
+                 time.monotonic() - started)
 
     def post_live_migration(self, context, instance, migrate_data):
         guest = self._host.find(instance.uuid)
