@@ -92,7 +92,7 @@ def live_migrate(cloud, ref, host=None, block_migration="auto", wait=False,
     """Start a live migration; with `wait`, follow it. Returns the exit code."""
     server_id = find_server(cloud, ref)
     before = get_server(cloud, server_id)
-    source, status = before.get(HOST), before.get("status")
+    source = before.get(HOST)
     known = _known_migration_ids(cloud, server_id) if wait else None
     cloud.post("/servers/%s/action" % server_id,
                json={"os-migrateLive": live_migration_body(cloud, host,

@@ -1,0 +1,282 @@
+"""The Drainer's handling of one live migration, from request to outcome.
+
+`MigrationMixin` holds the methods that request os-migrateLive, read a
+refusal (busy: wait; destination cannot take rescued instances: choose
+another; ...), retry a failed migration once on another host, poll the
+server and its migration record until the migration ends, work out where it
+went and why it failed, and abort running migrations on request. A mixin of
+`Drainer` (drainer.py): it uses the drainer's attributes and its `_choose`,
+`_finish`, `_wait`, `_classify` and `_label`.
+"""
+import re
+import time
+
+from lifeboat.cli.connection import ApiError
+from lifeboat.cli.drain.cloud import HOST, LIVE_VM_STATES, TASK_STATE, _pages, _vm_state
+from lifeboat.cli.drain.report import (
+    ABORTED, FAILED, GONE, MIGRATED, NOT_MIGRATABLE, TIMED_OUT, Attempt, _seconds)
+from lifeboat.cli.servers import live_migration_body
+
+FINAL_MIGRATION_STATUSES = ("completed", "failed", "error", "cancelled", "done")
+_DEST_UNSUPPORTED = re.compile(r"not supported by the destination compute node "
+                               r"(\S+?)\.?\s*$")
+
+
+class MigrationMixin:
+    """Drainer methods for one migration (see the module docstring)."""
+
+    # --- one migration --------------------------------------------------------------
+    def _known_max_id(self, server_id):
+        try:
+            records = _pages(self.cloud, "/os-migrations?instance_uuid=%s" % server_id,
+                             "migrations")
+        except ApiError:
+            return None
+        return max((m["id"] for m in records), default=0)
+
+    def _start(self, report):
+        """Request the live migration of `report`. False if it must wait for
+        room on the destinations (nothing else can start either)."""
+        dest, problem = self._choose(report)
+        if dest == "":
+            return False
+        if problem:
+            self._finish(report, FAILED, error=self._join_errors(report, problem))
+            return True
+        known = self._known_max_id(report.id)
+        body = live_migration_body(self.cloud, dest, self.block_migration)
+        try:
+            self.cloud.post("/servers/%s/action" % report.id,
+                            json={"os-migrateLive": body})
+        except ApiError as e:
+            self._refused(report, dest, e)
+            return True
+        now = time.monotonic()
+        report.state = "migrating"
+        report.started_at = report.started_at or now
+        report.attempt_started = now
+        report.known_id = known
+        report.migration_id = None
+        report.migration_status = "accepted"
+        report.current_destination = dest
+        report.memory_total = report.memory_processed = None
+        report.end_pending_since = None
+        report.attempts.append(Attempt(requested=dest))
+        if dest:
+            self._reserved[dest] = self._reserved.get(dest, 0) + (report.ram_mb or 0)
+            report.reserved_on = dest
+        self.observer.event("%s: %s live migration %s -> %s accepted." % (
+            self._label(report), report.status_before, report.source,
+            dest or "(scheduler)"))
+        self.observer.update(report)
+        return True
+
+    def _join_errors(self, report, last):
+        earlier = [a.error for a in report.attempts if a.error]
+        return "; ".join(earlier + [last]) if earlier else last
+
+    def _refused(self, report, dest, error):
+        message = error.message
+        if error.status == 409 and "task_state" in message:
+            self._wait(report, "busy: %s" % message,
+                       on_migration="task_state migrating" in message)
+            return
+        if error.status == 404:
+            self._finish(report, GONE, error=message)
+            return
+        unsupported = _DEST_UNSUPPORTED.search(message)
+        if error.status == 400 and unsupported and dest:
+            self._incapable.add(unsupported.group(1))
+            report.excluded.add(dest)
+            report.attempts.append(Attempt(requested=dest, status="refused",
+                                           error=message))
+            self.observer.event("%s: %s cannot take rescued instances; choosing "
+                                "another destination." % (self._label(report), dest))
+            report.state = "pending"
+            return
+        if error.status == 400 and "source compute node" in message:
+            self._finish(report, NOT_MIGRATABLE, error=message)
+            return
+        if error.status == 409:
+            try:
+                server = self.cloud.get("/servers/%s" % report.id)["server"]
+            except ApiError:
+                server = None
+            if server is not None and _vm_state(server) not in LIVE_VM_STATES:
+                report.status_after = server.get("status")
+                self._finish(report, NOT_MIGRATABLE, error=message)
+                return
+        report.attempts.append(Attempt(requested=dest, status="refused", error=message))
+        self._failed(report, dest, message)
+
+    def _failed(self, report, dest, message):
+        """An attempt failed: retry once on another host, else report it."""
+        if dest:
+            report.excluded.add(dest)
+        report.failures += 1
+        if report.failures <= 1 and not self._stop.is_set():
+            self.observer.event("%s: migration%s failed (%s); retrying on another "
+                                "destination." % (self._label(report),
+                                                  " to %s" % dest if dest else "",
+                                                  message))
+            report.state = "pending"
+            return
+        self._finish(report, FAILED, error=self._join_errors(report, message))
+
+    def _poll(self, report):
+        try:
+            server = self.cloud.get("/servers/%s" % report.id)["server"]
+        except ApiError as e:
+            if e.status == 404:
+                self._release_reservation(report)
+                self._finish(report, GONE, error="deleted during the drain")
+            else:
+                self.observer.event("%s: %s" % (self._label(report), e))
+            return
+        ended = server.get(TASK_STATE) is None and server.get("status") != "MIGRATING"
+        now = time.monotonic()
+        if report.state == "waiting":
+            if ended:
+                if server.get(HOST) != report.source:
+                    self.observer.event("%s: now on %s (moved by another "
+                                        "migration)." % (self._label(report),
+                                                         server.get(HOST)))
+                    self._finish(report, MIGRATED, destination=server.get(HOST),
+                                 status_after=server.get("status"))
+                else:
+                    self._classify(report, server)
+            elif now - report.wait_started > self.timeout:
+                self._finish(report, TIMED_OUT, error="still %s after %ss" % (
+                    report.waiting_for, self.timeout))
+            return
+        if ended:
+            self._ended(report, server)
+            return
+        self._progress(report)
+        if now - report.attempt_started > self.timeout:
+            self._release_reservation(report)
+            self._finish(report, TIMED_OUT, error=(
+                "migration still %s after %ss; left running" % (
+                    report.migration_status, self.timeout)))
+
+    def _progress(self, report):
+        if not self.cloud.at_least("2.23"):
+            return
+        try:
+            current = self.cloud.get("/servers/%s/migrations" % report.id).get(
+                "migrations", [])
+        except ApiError:
+            return
+        ours = [m for m in current if report.known_id is None
+                or m["id"] > report.known_id]
+        if not ours:
+            return
+        m = max(ours, key=lambda m: m["id"])
+        report.migration_id = m["id"]
+        report.migration_status = m.get("status")
+        report.current_destination = m.get("dest_compute") or \
+            report.current_destination
+        report.memory_total = m.get("memory_total_bytes")
+        report.memory_processed = m.get("memory_processed_bytes")
+        self.observer.update(report)
+
+    def _our_migration(self, report):
+        try:
+            records = _pages(self.cloud, "/os-migrations?instance_uuid=%s" % report.id,
+                             "migrations")
+        except ApiError:
+            return None
+        ours = [m for m in records
+                if m.get("migration_type", "live-migration") == "live-migration"
+                and (report.known_id is None or m["id"] > report.known_id)]
+        return max(ours, key=lambda m: m["id"]) if ours else None
+
+    def _release_reservation(self, report):
+        dest, report.reserved_on = report.reserved_on, None
+        if dest and dest in self._reserved:
+            self._reserved[dest] = max(0, self._reserved[dest] - (report.ram_mb or 0))
+
+    def _ended(self, report, server):
+        migration = self._our_migration(report)
+        status = migration.get("status") if migration else None
+        if migration is not None and status not in FINAL_MIGRATION_STATUSES:
+            # The server is settled a moment before its migration record
+            # (as in Nova): wait for the record, briefly, so that what we
+            # report and start next matches /os-migrations.
+            now = time.monotonic()
+            report.end_pending_since = report.end_pending_since or now
+            if now - report.end_pending_since < 30:
+                return
+        self._release_reservation(report)
+        attempt = report.attempts[-1] if report.attempts else Attempt(None)
+        if migration is not None:
+            attempt.migration_id = migration["id"]
+            attempt.status = status
+            attempt.destination = migration.get("dest_compute")
+        host_after = server.get(HOST)
+        if host_after and host_after != report.source:
+            kept = server.get("status") == report.status_before
+            self._finish(report, MIGRATED, destination=host_after,
+                         status_after=server.get("status"),
+                         error=None if kept else "now %s (was %s)%s" % (
+                             server.get("status"), report.status_before,
+                             self._failure_detail(report, server)))
+            self.observer.event("%s: %s -> %s %s (%s)." % (
+                self._label(report), report.source, host_after,
+                "completed" if kept else "moved, but " + report.error,
+                _seconds(report.duration)))
+            return
+        report.status_after = server.get("status")
+        message = "migration %s %s%s" % (
+            migration["id"] if migration else "?", status or "ended",
+            " on %s" % attempt.destination if attempt.destination else "")
+        message += self._failure_detail(report, server)
+        attempt.error = message
+        if report.abort_sent:
+            self._finish(report, ABORTED, error=message)
+            return
+        self._failed(report, attempt.destination or attempt.requested, message)
+
+    def _failure_detail(self, report, server):
+        """': <why>' from the server's fault or the live-migration action's
+        failed event (its details are shown at 2.84+)."""
+        fault = (server.get("fault") or {}).get("message")
+        if fault:
+            return ": %s" % fault
+        try:
+            actions = self.cloud.get("/servers/%s/os-instance-actions" % report.id)
+            lm = [a for a in actions.get("instanceActions", [])
+                  if a.get("action") == "live-migration"]
+            if not lm:
+                return ""
+            newest = lm[0]        # newest first, as Nova lists them
+            body = self.cloud.get("/servers/%s/os-instance-actions/%s" % (
+                report.id, newest["request_id"]))
+            for event in body.get("instanceAction", {}).get("events", []):
+                if event.get("result") == "Error":
+                    detail = event.get("details") or event.get("event")
+                    return ": %s" % detail
+        except (ApiError, KeyError, TypeError):
+            pass
+        return ""
+
+    def _abort_running(self):
+        for report in self.reports.values():
+            if report.state != "migrating" or report.abort_sent:
+                continue
+            if report.migration_id is None:
+                self._progress(report)
+            if report.migration_id is None:
+                continue          # not started yet (accepted): next round
+            try:
+                self.cloud.delete("/servers/%s/migrations/%s" % (
+                    report.id, report.migration_id))
+            except ApiError as e:
+                if e.status in (400, 409):
+                    continue      # not abortable in this state yet: next round
+                self.observer.event("%s: abort failed: %s" % (self._label(report), e))
+                report.abort_sent = True
+                continue
+            report.abort_sent = True
+            self.observer.event("%s: abort of migration %s requested." % (
+                self._label(report), report.migration_id))
