@@ -66,6 +66,14 @@ class ApiRequest:
         return [{"rel": "self", "href": self.link(collection, ident)},
                 {"rel": "bookmark", "href": self.link(collection, ident, True)}]
 
+    def page_links(self, path, items, limit, marker_of):
+        """Nova's collection links: [{"rel": "next"}] when a positive limit was
+        reached, with the last item's marker and the rest of the query kept;
+        [] otherwise."""
+        if not limit or len(items) != limit:
+            return []
+        return [{"rel": "next", "href": self.next_link(path, marker_of(items[-1]))}]
+
     def next_link(self, path, marker):
         """Absolute `next` href repeating the request's query with a new marker."""
         params = [(k, v) for k, v in self.query.multi_items() if k != "marker"]

@@ -89,6 +89,17 @@ def _connect_args(url, timeout):
     return {}
 
 
+def changed_between(query, model, filters):
+    """Nova's changes-since / changes-before filters on a model's update time
+    (its creation time if it was never updated)."""
+    changed = sa.func.coalesce(model.updated_at, model.created_at)
+    if filters.get("changes_since"):
+        query = query.where(changed >= filters["changes_since"])
+    if filters.get("changes_before"):
+        query = query.where(changed <= filters["changes_before"])
+    return query
+
+
 def dispose():
     """Forget the engine (tests, and after fork in API workers)."""
     global _engine, _sessionmaker

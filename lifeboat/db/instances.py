@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from lifeboat import exception
 from lifeboat.db import models
-from lifeboat.db.engine import transaction
+from lifeboat.db.engine import changed_between, transaction
 
 _UNSET = object()
 
@@ -133,12 +133,7 @@ def list_(project_id=None, filters=None, limit=None, marker=None,
         q = q.where(I.flavor_id == filters["flavor_db_id"])
     if filters.get("locked") is not None:
         q = q.where(I.locked == filters["locked"])
-    if filters.get("changes_since"):
-        q = q.where(sa.func.coalesce(I.updated_at, I.created_at)
-                    >= filters["changes_since"])
-    if filters.get("changes_before"):
-        q = q.where(sa.func.coalesce(I.updated_at, I.created_at)
-                    <= filters["changes_before"])
+    q = changed_between(q, I, filters)
     status_clauses = []
     if "vm_states" in filters:
         plain = [I.vm_state.in_(filters["vm_states"])]

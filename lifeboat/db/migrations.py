@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from lifeboat import exception
 from lifeboat.db import models
-from lifeboat.db.engine import MAX_INT, transaction
+from lifeboat.db.engine import MAX_INT, changed_between, transaction
 
 IN_PROGRESS = ("accepted", "queued", "preparing", "running", "post-migrating")
 FINAL = ("completed", "failed", "error", "cancelled")
@@ -76,12 +76,7 @@ def list_(filters=None, limit=None, marker=None):
                            M.dest_compute == filters["host"]))
     if filters.get("in_progress"):
         q = q.where(M.status.in_(IN_PROGRESS))
-    if filters.get("changes_since"):
-        q = q.where(sa.func.coalesce(M.updated_at, M.created_at)
-                    >= filters["changes_since"])
-    if filters.get("changes_before"):
-        q = q.where(sa.func.coalesce(M.updated_at, M.created_at)
-                    <= filters["changes_before"])
+    q = changed_between(q, M, filters)
     q = q.order_by(M.created_at.desc(), M.id.desc())
     with transaction(read_only=True) as s:
         if marker is not None:

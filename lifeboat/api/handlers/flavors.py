@@ -96,10 +96,10 @@ def _list(req, detail):
                                          "os_compute_api:os-flavor-extra-specs:index")
     body = {"flavors": [server_views.flavor(req, f, detail, show_extra_specs=show_specs)
                         for f in flavors]}
-    if limit and len(flavors) == limit:
-        path = "flavors/detail" if detail else "flavors"
-        body["flavors_links"] = [{"rel": "next",
-                                  "href": req.next_link(path, flavors[-1].flavorid)}]
+    links = req.page_links("flavors/detail" if detail else "flavors", flavors, limit,
+                           lambda f: f.flavorid)
+    if links:
+        body["flavors_links"] = links
     return wsgi.respond(body)
 
 

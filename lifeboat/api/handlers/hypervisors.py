@@ -117,10 +117,10 @@ def _list(req, detail):
             req, node, svc, detail, servers=instances if with_servers else None,
             with_servers=with_servers, instances=instances))
     result = {"hypervisors": body}
-    if links and limit and len(body) == limit:
-        path = "os-hypervisors/detail" if detail else "os-hypervisors"
-        result["hypervisors_links"] = [{"rel": "next",
-                                        "href": req.next_link(path, body[-1]["id"])}]
+    page = req.page_links("os-hypervisors/detail" if detail else "os-hypervisors",
+                          body, limit, lambda h: h["id"]) if links else []
+    if page:
+        result["hypervisors_links"] = page
     return wsgi.respond(result)
 
 

@@ -55,10 +55,10 @@ def index(server_id: str, req=REQ):
     except exception.InvalidInput:
         raise exception.Invalid("Marker %s could not be found." % marker)
     body = {"instanceActions": [views.action(req, a) for a in actions]}
-    if limit and len(actions) == limit:
-        path = "servers/%s/os-instance-actions" % server_id
-        body["links"] = [{"rel": "next",
-                          "href": req.next_link(path, actions[-1].request_id)}]
+    links = req.page_links("servers/%s/os-instance-actions" % server_id, actions,
+                           limit, lambda a: a.request_id)
+    if links:
+        body["links"] = links
     return wsgi.respond(body)
 
 

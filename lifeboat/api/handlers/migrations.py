@@ -164,7 +164,7 @@ def os_migrations_index(req=REQ):
     body = {"migrations": [views.os_migration(req, m, include_host)
                            for m in migrations]}
     if req.at_least("2.59"):
-        links = views.os_migrations_links(req, migrations, limit)
+        links = req.page_links("os-migrations", migrations, limit, lambda m: m.uuid)
         if links:
             body["migrations_links"] = links
     return wsgi.respond(body)

@@ -16,7 +16,7 @@ import uuid as uuidlib
 from fastapi import APIRouter
 
 from lifeboat import exception
-from lifeboat.api import wsgi
+from lifeboat.api import policy, wsgi
 from lifeboat.api.handlers.common import REQ
 from lifeboat.compute import api as compute_api
 from lifeboat.conf import CONF
@@ -99,11 +99,9 @@ def _by_name(data, project_id, name):
     return None
 
 
-# --- policy: members write, readers read (Nova's project defaults) ---------
-
-def _require(context, role):
-    if not (context.is_admin or role in context.roles):
-        raise exception.PolicyNotAuthorized(action="os_compute_api:os-security-groups")
+def _authorize(context, name, project_id=None):
+    policy.authorize(context, "os_compute_api:os-security-groups:%s" % name,
+                     {"project_id": project_id or context.project_id})
 
 
 def _proxy_api(req):
@@ -118,7 +116,7 @@ def _proxy_api(req):
 def index(req=REQ):
     _proxy_api(req)
     ctx = req.context
-    _require(ctx, "reader")
+    _authorize(ctx, "get")
     all_tenants = req.query.get("all_tenants", "0").lower() not in ("0", "false", "no")
     with _store(write=True) as data:
         _ensure_default(data, ctx.project_id)
@@ -132,7 +130,7 @@ def create(req=REQ):
     _proxy_api(req)
     body = req.validated(CREATE)["security_group"]
     ctx = req.context
-    _require(ctx, "member")
+    _authorize(ctx, "create")
     if not body["name"].strip():
         raise exception.Invalid("Security group name is a mandatory field")
     with _store(write=True) as data:
@@ -149,22 +147,22 @@ def create(req=REQ):
 @router.get("/os-security-groups/{group_id}")
 def show(group_id: str, req=REQ):
     _proxy_api(req)
-    _require(req.context, "reader")
     with _store() as data:
         group = data["groups"].get(group_id)
     if group is None or not _visible(req.context, group):
         raise SecurityGroupNotFound(security_group_id=group_id)
+    _authorize(req.context, "show", group["tenant_id"])
     return wsgi.respond({"security_group": group})
 
 
 @router.delete("/os-security-groups/{group_id}")
 def delete(group_id: str, req=REQ):
     _proxy_api(req)
-    _require(req.context, "member")
     with _store(write=True) as data:
         group = data["groups"].get(group_id)
         if group is None or not _visible(req.context, group):
             raise SecurityGroupNotFound(security_group_id=group_id)
+        _authorize(req.context, "delete", group["tenant_id"])
         if group["name"] == "default":
             raise exception.Invalid("Removing default security group not allowed.")
         in_use = [u for u, names in data["servers"].items() if group["name"] in names
@@ -179,6 +177,7 @@ def delete(group_id: str, req=REQ):
 def server_groups(server_id: str, req=REQ):
     _proxy_api(req)
     instance = COMPUTE.get(req.context, server_id)
+    _authorize(req.context, "list", instance.project_id)
     with _store(write=True) as data:
         _ensure_default(data, instance.project_id)
         names = data["servers"].get(instance.uuid, ["default"])

@@ -36,10 +36,10 @@ def _list(req, detail):
     else:
         body = [server_views.basic(req, i) for i in instances]
     result = {"servers": body}
-    if limit and len(instances) == limit:
-        path = "servers/detail" if detail else "servers"
-        result["servers_links"] = [{"rel": "next",
-                                    "href": req.next_link(path, instances[-1].uuid)}]
+    links = req.page_links("servers/detail" if detail else "servers", instances,
+                           limit, lambda i: i.uuid)
+    if links:
+        result["servers_links"] = links
     return wsgi.respond(result)
 
 

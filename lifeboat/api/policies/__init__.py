@@ -47,10 +47,10 @@ def rule(name, check_str, description, operations):
 
 def _collect():
     from lifeboat.api.policies import (flavors, hypervisors, instance_actions,
-                                       migrations, servers, services)
+                                       migrations, security_groups, servers, services)
     rules = list(BASE_RULES)
     for module in (servers, flavors, services, hypervisors, instance_actions,
-                   migrations):
+                   migrations, security_groups):
         rules.extend(module.RULES)
     return rules
 

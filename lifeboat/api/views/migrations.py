@@ -86,15 +86,3 @@ def is_in_progress_live(migration):
     """True for the migrations the servers/{id}/migrations API can show."""
     return (migration.migration_type == "live-migration"
             and migration.status in IN_PROGRESS)
-
-
-def os_migrations_links(req, migrations, limit):
-    """`migrations_links` (2.59+): a `next` link when the page is full.
-
-    As Nova's `_get_collection_links`: only when a positive limit was reached,
-    with the last item's uuid as the marker and the rest of the query kept.
-    """
-    if not limit or len(migrations) != limit:
-        return []
-    return [{"rel": "next",
-             "href": req.next_link("os-migrations", migrations[-1].uuid)}]
