@@ -23,6 +23,10 @@ test: install
 	bash scripts/run-suite.sh unit 300 -n 2 -m "not fuzz and not distributed and not libvirt and not clients"
 	bash scripts/run-suite.sh fuzz 180 -m fuzz
 	bash scripts/run-suite.sh distributed 600 -m distributed
+	bash scripts/install-libvirt.sh
+	bash scripts/run-suite.sh libvirt 600 -m libvirt
+	bash scripts/setup-keystone.sh
+	bash scripts/run-suite.sh clients 600 -m clients
 
 test-unit: install
 	$(PYTEST) -m "not fuzz and not distributed and not libvirt and not clients"

@@ -19,6 +19,7 @@ for Lifeboat its pre_live_migration does).
     sudo .venv/bin/python bench/libvirt_live_migration.py [--pairs 10] [--storage shared]
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -73,12 +74,12 @@ class BareGuest:
             info = subprocess.run(["qemu-img", "info", "-U", "--output=json", path],
                                   capture_output=True, text=True)
             if name.startswith("disk"):
-                import json
                 meta = json.loads(info.stdout)
                 self.files[name] = ("disk", meta.get("backing-filename"),
                                     meta["virtual-size"])
-            else:
-                self.files[name] = ("file", path, None)
+            else:   # kernel/ramdisk: keep the bytes, the Lifeboat guest moves away
+                with open(path, "rb") as f:
+                    self.files[name] = ("file", f.read(), None)
         self.prepare(host)
         conn = libvirt.open(two_hosts.uri(KEY[host]))
         conn.defineXML(self.xml).create()
@@ -93,10 +94,12 @@ class BareGuest:
             if os.path.exists(path):
                 continue
             if kind == "disk":
-                subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
-                                "-b", source, path, str(size)], check=True)
+                # -u: the backing path is the host's view (instances_path)
+                subprocess.run(["qemu-img", "create", "-q", "-u", "-f", "qcow2", "-F",
+                                "qcow2", "-b", source, path, str(size)], check=True)
             else:
-                shutil.copyfile(source, path)
+                with open(path, "wb") as f:
+                    f.write(source)
 
     def migrate(self):
         dest = OTHER[self.host]
@@ -144,6 +147,10 @@ def lifeboat_migrate(admin, sid, host, status):
         time.sleep(0.01)
     elapsed = time.perf_counter() - start
     assert s["status"] == status, s["status"]
+    if os.environ.get("LIFEBOAT_BENCH_TRACE"):   # to line up with the service logs
+        print("  lifeboat %s -> %s: posted %s, took %.3f s" % (
+            host, dest, time.strftime("%H:%M:%S", time.localtime(time.time() - elapsed)),
+            elapsed), flush=True)
     return elapsed, dest
 
 
@@ -185,7 +192,10 @@ def main():
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--storage", choices=["shared", "local"], default="shared")
     parser.add_argument("--memory", type=int, nargs="*", default=[128, 512])
+    parser.add_argument("--libvirt-option", action="append", default=[],
+                        metavar="NAME=VALUE", help="a [libvirt] option for the computes")
     args = parser.parse_args()
+    options = dict(o.split("=", 1) for o in args.libvirt_option)
     reason = hosts.cannot_run_reason()
     if reason:
         sys.exit("cannot run: %s" % reason)
@@ -196,7 +206,7 @@ def main():
         two_hosts.start()
         two_hosts.use_shared_storage(args.storage == "shared")
         paths = guest_images.build(os.path.join(base, "guest"))
-        cloud = LibvirtCloud(two_hosts, os.path.join(base, "state")).start()
+        cloud = LibvirtCloud(two_hosts, os.path.join(base, "state"), options).start()
         images = guest_images.upload_all(cloud.client(), paths)
         for memory in args.memory:
             cloud.add_flavor("lb%d" % memory, memory)
@@ -214,7 +224,10 @@ def main():
         if cloud is not None:
             cloud.stop()
         two_hosts.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        if os.environ.get("LIFEBOAT_BENCH_KEEP"):
+            print("logs kept in", base)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

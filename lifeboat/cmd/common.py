@@ -1,5 +1,7 @@
 """What every binary does first: parse config, set up logging, reach the database."""
+import faulthandler
 import logging
+import signal
 import sys
 import warnings
 
@@ -15,6 +17,9 @@ def setup(argv=None, sync_schema=False):
         format="%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
     for noisy in ("uvicorn.access", "oslo_policy", "stevedore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # `kill -USR1 <pid>` writes every thread's stack to stderr (the log), to see
+    # what a service that does not answer or stop is waiting for.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     if sync_schema:
         from lifeboat.db import schema
         schema.sync()

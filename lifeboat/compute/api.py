@@ -128,6 +128,10 @@ class API:
             raise exception.Invalid("Can not find requested image")
         if image.status != "active":
             raise exception.Invalid("Image %s is not active." % image_ref)
+        if (image.min_ram or 0) > flavor.memory_mb:
+            raise exception.Invalid("Flavor's memory is too small for requested image.")
+        if flavor.root_gb and (image.min_disk or 0) > flavor.root_gb:
+            raise exception.Invalid("Flavor's disk is too small for requested image.")
         if key_name:
             raise exception.Invalid("Invalid key_name provided.")
         if requested_host and db_services.get_by_host_binary(

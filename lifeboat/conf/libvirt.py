@@ -54,9 +54,12 @@ OPTS = [
                 help="Allow switching a migration to post-copy when it is "
                      "forced to complete; past that switch the guest can no "
                      "longer go back to the source."),
-    cfg.FloatOpt("live_migration_monitor_interval", default=0.05, min=0.01,
-                 help="Seconds between checks of a running migration's "
-                      "progress and of operator requests."),
+    cfg.FloatOpt("live_migration_monitor_interval", default=0.02, min=0.01,
+                 help="Seconds between checks of whether a running migration "
+                      "ended, and of operator requests (abort, force-complete)."),
+    cfg.FloatOpt("live_migration_progress_interval", default=0.5, min=0.05,
+                 help="Seconds between reads of a running migration's progress "
+                      "(jobStats, which queries QEMU)."),
 ]
 
 

@@ -4,7 +4,6 @@ PostgreSQL/MariaDB (scripts/ensure-services.sh starts them for `make test`).
 Every test module gets its own database (created and dropped around the module)
 and its own RabbitMQ virtual host, so leftovers never cross modules.
 """
-import os
 import tempfile
 
 import pytest
@@ -12,13 +11,6 @@ import pytest
 from tests.distributed import harness
 
 SERVICES = {5432: "PostgreSQL", 3306: "MariaDB", 5672: "RabbitMQ"}
-
-
-def pytest_collection_modifyitems(items):
-    here = os.path.dirname(os.path.abspath(__file__))
-    for item in items:
-        if str(item.fspath).startswith(here):
-            item.add_marker(pytest.mark.distributed)
 
 
 def require(*ports):
@@ -46,6 +38,7 @@ def teardown(deployment, db, vhost, module=None):
     """Stop every process (SIGINT), print their logs if a test of `module`
     failed, drop the database and the vhost."""
     codes = deployment.stop_all()
+    print("\nexit codes and seconds to stop: %s" % codes)
     if module is not None and getattr(module, "_any_failed", False):
         print("\n===== service logs (tails) =====\n" + deployment.logs(80))
     try:

@@ -133,6 +133,8 @@ class Proc:
         self.popen = None
 
     def start(self):
+        self.log_offset = os.path.getsize(self.log_path) if os.path.exists(
+            self.log_path) else 0
         log = open(self.log_path, "ab")
         log.write(b"\n===== start %s\n" % " ".join(self.argv).encode())
         log.flush()
@@ -162,6 +164,13 @@ class Proc:
             pass
         self.popen.wait(10)
 
+    def dump_stacks(self):
+        """Every thread's stack into the log (lifeboat.cmd.common registers
+        SIGUSR1 with faulthandler)."""
+        if self.alive():
+            os.kill(self.popen.pid, signal.SIGUSR1)
+            time.sleep(0.5)
+
     def stop(self, timeout=15):
         """SIGINT, then the time a clean shutdown needs; returns the exit code
         (None if it had to be killed)."""
@@ -171,8 +180,25 @@ class Proc:
         try:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.dump_stacks()
             self.kill9()
             return None
+
+    def wait_started(self, timeout=90):
+        """Wait for this run's 'started on' log line (Service.start logs it once
+        the service takes messages; its signal handlers are installed by then)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_offset)
+                if b" started on " in f.read():
+                    return self
+            if not self.alive():
+                raise AssertionError("%s exited with %s while starting:\n%s" % (
+                    self.name, self.popen.returncode, self.tail()))
+            time.sleep(0.1)
+        raise AssertionError("%s did not start within %ss:\n%s" % (
+            self.name, timeout, self.tail()))
 
     def tail(self, lines=40):
         try:
@@ -197,10 +223,16 @@ class Deployment:
             "DEFAULT": {"transport_url": transport_url,
                         "state_path": os.path.join(self.workdir, "state"),
                         "report_interval": "1", "service_down_time": "6",
-                        "periodic_interval": "1", "rpc_response_timeout": "20"},
+                        "periodic_interval": "1", "rpc_response_timeout": "20",
+                        "graceful_shutdown_timeout": "5"},
             "database": {"connection": db.url, "pool_timeout": "5"},
             "api": {"port": str(self.port), "listen": "127.0.0.1"},
             "compute": {"reconcile_interval": "1"},
+            # reconnect within ~2 s of the broker coming back
+            "oslo_messaging_rabbit": {"rabbit_retry_interval": "1",
+                                      "rabbit_retry_backoff": "1",
+                                      "rabbit_interval_max": "2",
+                                      "kombu_reconnect_delay": "0.5"},
         }
         for key, value in (options or {}).items():
             section, _, name = key.rpartition("__")
@@ -241,11 +273,12 @@ class Deployment:
         assert r.returncode == 0, r.stdout + r.stderr
         return r.stdout
 
+    SEED = ("import sys; from lifeboat.cmd import common; "
+            "common.setup(sys.argv[1:]); from lifeboat.cloud import seed; seed()")
+
     def seed(self):
         """Default flavors and images (what an operator creates after db sync)."""
-        code = ("import sys; from lifeboat.cmd import common; "
-                "common.setup(sys.argv[1:]); from lifeboat.cloud import seed; seed()")
-        r = self.run([sys.executable, "-c", code, "--config-file", self.common_conf])
+        r = self.run([sys.executable, "-c", self.SEED, "--config-file", self.common_conf])
         assert r.returncode == 0, r.stdout + r.stderr
 
     def start(self, name, binary, host=None, options=None, args=()):
@@ -268,15 +301,33 @@ class Deployment:
     def start_compute(self, host, **options):
         return self.start(host, "lifeboat-compute", host=host, options=options)
 
-    def restart(self, name):
+    def restart(self, name, wait=True):
         proc = self.procs[name]
         proc.start()
-        return proc
+        return proc.wait_started() if wait else proc
 
-    def stop_all(self):
+    def wait_started(self, *names):
+        for name in names:
+            self.procs[name].wait_started()
+
+    def stop_all(self, timeout=12):
+        """SIGINT to every process at once; {name: (exit code, seconds)} (code
+        None: killed after `timeout`)."""
+        start = time.monotonic()
+        for proc in self.procs.values():
+            if proc.alive():
+                proc.popen.send_signal(signal.SIGINT)
         codes = {}
-        for name, proc in reversed(list(self.procs.items())):
-            codes[name] = proc.stop()
+        for name, proc in self.procs.items():
+            if proc.popen is None:
+                continue
+            try:
+                proc.popen.wait(max(0.1, timeout - (time.monotonic() - start)))
+                codes[name] = (proc.popen.returncode, round(time.monotonic() - start, 1))
+            except subprocess.TimeoutExpired:
+                proc.dump_stacks()
+                proc.kill9()
+                codes[name] = (None, round(time.monotonic() - start, 1))
         if self.http is not None:
             self.http.close()
             self.http = None
@@ -333,13 +384,18 @@ class Deployment:
         """db sync, seed, then api + conductor(s) + scheduler + computes; waits
         until every service reports up."""
         self.db_sync()
-        self.seed()
+        seeding = subprocess.Popen(  # alongside the services' start-up
+            [sys.executable, "-c", self.SEED, "--config-file", self.common_conf],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.start_api()
         for i in range(conductors):
             self.start_conductor("conductor%d" % (i + 1) if conductors > 1 else "conductor")
         self.start_scheduler()
         for host in computes:
             self.start_compute(host, **((compute_options or {}).get(host, {})))
+        out, _ = seeding.communicate(timeout=120)
+        assert seeding.returncode == 0, out
+        self.wait_started(*[n for n in self.procs if n != "api"])
         self.wait_api()
         expected = [(h, "nova-compute") for h in computes]
         expected += [("scheduler", "nova-scheduler")]
@@ -347,3 +403,44 @@ class Deployment:
                       "nova-conductor") for i in range(conductors)]
         self.wait_services(expected)
         return self
+
+
+# --- shared services (whole machine: other users of them see the outage too) --
+def pg_cluster():
+    versions = sorted(os.listdir("/etc/postgresql"))
+    return versions[-1] if versions else None
+
+
+def postgres(action, timeout=60):
+    """Stop (fast: sessions are terminated) or start the local PostgreSQL."""
+    cmd = ["pg_ctlcluster", "--skip-systemctl-redirect", pg_cluster(), "main", action]
+    if action == "stop":
+        cmd += ["-m", "fast"]
+    subprocess.run(cmd, check=True, timeout=timeout, capture_output=True)
+    if action == "start":
+        wait_port(5432, timeout)
+
+
+def rabbitmq(action, timeout=120):
+    """Stop or start the local RabbitMQ node (as an operator would)."""
+    if action == "stop":
+        subprocess.run(["rabbitmqctl", "-q", "stop"], check=True, timeout=timeout,
+                       capture_output=True)
+        deadline = time.monotonic() + timeout
+        while port_open(5672) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    else:
+        subprocess.run(["rabbitmq-server", "-detached"], check=True, timeout=timeout,
+                       capture_output=True)
+        wait_port(5672, timeout)
+        subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True,
+                       timeout=timeout, capture_output=True)
+
+
+def wait_port(port, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        time.sleep(0.1)
+    raise AssertionError("nothing listens on port %d after %ss" % (port, timeout))

@@ -110,6 +110,31 @@ class LibvirtCloud:
         self._spawn("compute-" + key, self.hosts.enter(key) + [
             os.path.join(self.bin, "lifeboat-compute"), "--config-file", conf])
 
+    def restart_computes(self, **libvirt_options):
+        """Restart both lifeboat-compute processes with these [libvirt] options
+        (replacing earlier ones); returns once both have started again."""
+        for key in h2h.NAMES:
+            self._stop_process("compute-" + key)
+        self.libvirt_options = dict(libvirt_options)
+        marks = {}
+        for key in h2h.NAMES:
+            marks[key] = self.log_tail("compute-" + key, 100000).count("nova-compute started")
+            self.start_compute(key)
+        self._wait(lambda: all(
+            self.log_tail("compute-" + k, 100000).count("nova-compute started") > marks[k]
+            for k in h2h.NAMES), "the compute services to restart", 60)
+
+    def _stop_process(self, name):
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
     def _get_ok(self, path):
         try:
             return self.http.get(path).status_code == 200
@@ -142,7 +167,7 @@ class LibvirtCloud:
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 5   # then SIGKILL: nothing to save
         for proc in self.procs.values():
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))

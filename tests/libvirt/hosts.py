@@ -17,6 +17,7 @@ instances_path on both hosts (shared instance storage), False gives each host
 its own again. Only addresses inside the namespaces made here are used.
 """
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -29,7 +30,6 @@ HOST_UUIDS = {"A": "6a0c5e52-1d0b-4c7e-9a61-0000000000a1",
               "B": "6a0c5e52-1d0b-4c7e-9a61-0000000000b2"}
 LIBVIRT_DIRS = {"etc": "/etc/libvirt", "run": "/run/libvirt", "lib": "/var/lib/libvirt",
                 "log": "/var/log/libvirt", "cache": "/var/cache/libvirt"}
-NETNS_PREFIX = "lbh2h"
 
 
 def _run(cmd, check=True, timeout=60, **kw):
@@ -65,6 +65,9 @@ class TwoHosts:
         self.shared_dir = os.path.join(self.base, "shared-instances")
         self.shared = False
         self.pids = {}
+        # Names derived from `base`, so two fixtures (a test run and a
+        # benchmark) can coexist; each pair of namespaces is its own network.
+        self.prefix = "lb" + hashlib.sha1(self.base.encode()).hexdigest()[:6]
 
     # --- paths -------------------------------------------------------------
     def host_dir(self, name):
@@ -82,7 +85,10 @@ class TwoHosts:
         return "qemu+unix:///system?socket=%s/run/libvirt-sock" % self.host_dir(name)
 
     def netns(self, name):
-        return NETNS_PREFIX + name
+        return self.prefix + name
+
+    def veth(self, name):
+        return self.prefix + name + "0"
 
     def enter(self, name):
         """Command prefix that runs in host `name`'s mount and UTS namespaces."""
@@ -100,9 +106,10 @@ class TwoHosts:
         for name in NAMES:
             _run(["ip", "netns", "add", self.netns(name)])
             _run(["ip", "-n", self.netns(name), "link", "set", "lo", "up"])
-        _run(["ip", "link", "add", "lbh2hA0", "type", "veth", "peer", "name", "lbh2hB0"])
+        _run(["ip", "link", "add", self.veth("A"), "type", "veth", "peer", "name",
+              self.veth("B")])
         for name in NAMES:
-            dev = "lbh2h%s0" % name
+            dev = self.veth(name)
             _run(["ip", "link", "set", dev, "netns", self.netns(name)])
             _run(["ip", "-n", self.netns(name), "addr", "add", ADDRESSES[name] + "/24",
                   "dev", dev])
@@ -222,6 +229,11 @@ class TwoHosts:
                         with contextlib.suppress(libvirt.libvirtError):
                             dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
                     conn.close()
+            libvirtd = _pid_of(os.path.join(b, "run", "libvirtd.pid"), "libvirtd")
+            if libvirtd:
+                # Whatever else lives in this host's mount namespace is ours too
+                # (e.g. a lifeboat-compute left by a run that was killed).
+                daemons += _kill_namespace_members(libvirtd)
             for daemon in ("libvirtd", "virtlogd"):
                 pid = _pid_of(os.path.join(b, "run", daemon + ".pid"), daemon)
                 if pid:
@@ -243,12 +255,37 @@ class TwoHosts:
                     with contextlib.suppress(ProcessLookupError, ValueError):
                         os.kill(int(pid), signal.SIGKILL)
                 _run(["ip", "netns", "del", self.netns(name)], check=False)
-        _run(["ip", "link", "del", "lbh2hA0"], check=False)
+        _run(["ip", "link", "del", self.veth("A")], check=False)
         self.pids = {}
         self.shared = False
         for name in NAMES:
             shutil.rmtree(self.host_dir(name), ignore_errors=True)
         shutil.rmtree(self.shared_dir, ignore_errors=True)
+
+
+def _kill_namespace_members(pid):
+    """SIGTERM every process sharing `pid`'s mount namespace, except the
+    daemons (stopped after them); returns their pids."""
+    try:
+        ns = os.readlink("/proc/%d/ns/mnt" % pid)
+    except OSError:
+        return []
+    killed = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in (pid, os.getpid()):
+            continue
+        try:
+            if os.readlink("/proc/%s/ns/mnt" % entry) != ns:
+                continue
+            comm = open("/proc/%s/comm" % entry).read().strip()
+        except OSError:
+            continue
+        if comm in ("libvirtd", "virtlogd"):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(entry), signal.SIGTERM)
+            killed.append(int(entry))
+    return killed
 
 
 def _pid_of(pid_file, comm):

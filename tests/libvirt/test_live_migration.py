@@ -217,3 +217,27 @@ def test_deleted_images(lifeboat_cloud, two_hosts, guest_files, local):
     assert lh.domains(two_hosts, "lbB")[sid] == libvirt.VIR_DOMAIN_RUNNING
     assert not os.path.exists(lh.instance_dir(two_hosts, "lbA", sid))
     lh.delete(admin, sid)
+
+
+def test_force_complete_with_post_copy(lifeboat_cloud, two_hosts, shared):
+    """With [libvirt] live_migration_permit_post_copy, force-complete switches
+    to post-copy (past the point of no return) and the guest runs on."""
+    cloud, admin, images = lifeboat_cloud
+    cloud.restart_computes(live_migration_permit_post_copy="true")
+    try:
+        sid = lh.boot(admin, images["boot"], host="lbA")
+        con = lh.console(two_hosts, "lbA", sid)
+        _data_marker(con)
+        migration = _start_slowed_migration(admin, two_hosts, sid, "lbA", "lbB")
+        r = admin.at("2.22").post("/servers/%s/migrations/%s/action" % (
+            sid, migration["id"]), json={"force_complete": None})
+        assert r.status_code == 202, r.text
+        admin.wait_for(sid, status="ACTIVE", task_state=None, host="lbB",
+                       timeout=lh.MIGRATION_TIMEOUT)
+        assert lh.wait_migration(admin, sid, ["completed"])
+        assert lh.domains(two_hosts, "lbB")[sid] == libvirt.VIR_DOMAIN_RUNNING
+        assert "%s switched to post-copy" % sid in cloud.log_tail("compute-A", 1000)
+        _assert_kept_running(two_hosts, sid, "lbA", "lbB", con.last_tick())
+        lh.delete(admin, sid)
+    finally:
+        cloud.restart_computes()

@@ -2,7 +2,7 @@
 
 
 def _routers():
-    from lifeboat.api.handlers import (flavors, hypervisors, images,
+    from lifeboat.api.handlers import (aggregates, flavors, hypervisors, images,
                                        instance_actions, migrations, security_groups,
                                        server_actions, servers, services)
     compute = ("/v2.1", "/v2")
@@ -10,6 +10,7 @@ def _routers():
             (flavors.router, compute), (services.router, compute),
             (hypervisors.router, compute), (instance_actions.router, compute),
             (migrations.router, compute), (security_groups.router, compute),
+            (aggregates.router, compute),
             (images.router, ("",))]
 
 

@@ -178,10 +178,9 @@ class LibvirtDriver(driver.ComputeDriver):
             instance.image_ref, created, instance.metadata_, instance.rescue_image_ref)
         return conf
 
-    def _define_and_start(self, instance, files, paused=False):
-        xml = self._guest_config(instance, files).to_xml()
-        guest = self._host.define(xml)
-        guest.launch(paused=paused)
+    def _define_and_start(self, instance, files):
+        guest = self._host.define(self._guest_config(instance, files).to_xml())
+        guest.launch()
         return guest
 
     # --- lifecycle -------------------------------------------------------
@@ -198,14 +197,17 @@ class LibvirtDriver(driver.ComputeDriver):
         if destroy_disks:
             shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
 
-    def _hard_reboot(self, instance):
-        """Destroy, regenerate the definition from the database, start."""
+    def _hard_reboot(self, instance, new_rescue=False):
+        """Destroy, regenerate the definition from the database, start.
+
+        Rescue files go when the database says the instance is not rescued,
+        and are made afresh for a new rescue (`new_rescue`)."""
         guest = self._host.find(instance.uuid)
         if guest is not None:
             guest.poweroff()
             guest.remove_managed_save()
         files = imagecache.guest_files(instance)
-        if not files.rescued:
+        if new_rescue or not files.rescued:
             self._remove_rescue_files(instance)
         self._create_files(instance, files)
         self._define_and_start(instance, files)
@@ -246,13 +248,9 @@ class LibvirtDriver(driver.ComputeDriver):
             self._hard_reboot(instance)
 
     def rescue(self, context, instance, rescue_image, admin_password=None):
-        guest = self._host.find(instance.uuid)
-        if guest is not None:
-            guest.poweroff()
-            guest.remove_managed_save()
-        files = imagecache.guest_files(instance)
-        self._create_files(instance, files)
-        self._define_and_start(instance, files)
+        # The rescue record is already on the row: the same path as a hard
+        # reboot builds the rescue guest (rescue disk first, original second).
+        self._hard_reboot(instance, new_rescue=True)
 
     def unrescue(self, context, instance):
         self._hard_reboot(instance)

@@ -108,8 +108,8 @@ class Guest:
     def xml(self):
         return self.domain.XMLDesc(0)
 
-    def launch(self, paused=False):
-        self.domain.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED if paused else 0)
+    def launch(self):
+        self.domain.createWithFlags(0)
 
     def poweroff(self):
         """Destroy (hard power off) if running; fine if already off."""

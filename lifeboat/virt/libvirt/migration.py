@@ -99,6 +99,7 @@ class Transfer:
         self.paused_by_us = False
         self.post_copy = False
         self.aborting = False
+        self.last_progress = None
         self._thread = threading.Thread(target=self._migrate, daemon=True,
                                         name="migrate-%s" % guest.uuid)
 
@@ -117,12 +118,16 @@ class Transfer:
         forced = False
         self._thread.start()
         interval = CONF.libvirt.live_migration_monitor_interval
+        next_progress = started
         while True:
             self._thread.join(interval)
             if not self._thread.is_alive():
                 break
-            elapsed = time.monotonic() - started
-            self._report_progress()
+            now = time.monotonic()
+            elapsed = now - started
+            if now >= next_progress:
+                self._report_progress()
+                next_progress = now + CONF.libvirt.live_migration_progress_interval
             if self.monitor.abort_requested() and not self.aborting:
                 self._abort()
             elif not forced and not self.aborting and (
@@ -147,7 +152,16 @@ class Transfer:
         except libvirt.libvirtError:
             return  # the domain left the source at the very end
         if stats.get("type", libvirt.VIR_DOMAIN_JOB_NONE) != libvirt.VIR_DOMAIN_JOB_NONE:
-            self.monitor.progress(progress_of(stats))
+            self.last_progress = progress_of(stats)
+            self.monitor.progress(self.last_progress)
+
+    def _report_done(self):
+        """After success: everything was transferred."""
+        p = self.last_progress
+        if p is not None:
+            self.monitor.progress(virt_driver.MigrationProgress(
+                memory_total=p.memory_total, memory_processed=p.memory_total,
+                disk_total=p.disk_total, disk_processed=p.disk_total))
 
     def _set_downtime(self, ms):
         try:
@@ -174,6 +188,7 @@ class Transfer:
                 self.guest.domain.migrateStartPostCopy(0)
                 self.post_copy = True
                 self.monitor.point_of_no_return()
+                LOG.info("Live migration of %s switched to post-copy", self.guest.uuid)
                 return
             except libvirt.libvirtError as e:
                 LOG.warning("Switch to post-copy for %s failed (%s): pausing instead",
@@ -187,6 +202,7 @@ class Transfer:
 
     def _finish(self):
         if self.error is None:
+            self._report_done()
             return
         # Still on the source: put it back as it was before we paused it.
         if self.paused_by_us and not self.post_copy:
