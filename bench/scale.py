@@ -254,7 +254,10 @@ def run_drain(cloud, host, concurrency, poll, limit=None):
             elif now - inflight[sid] > 3.0:
                 server = cloud.get("/v2.1/servers/%s" % sid)["server"]
                 if server["OS-EXT-STS:task_state"] is None:
-                    done.append((sid, now - inflight.pop(sid), False, "stayed on source"))
+                    # finished between the list and this look: moved, or not
+                    moved = server["OS-EXT-SRV-ATTR:host"] != host
+                    done.append((sid, now - inflight.pop(sid), moved,
+                                 None if moved else "stayed on source"))
                 elif now - inflight[sid] > 600:
                     done.append((sid, now - inflight.pop(sid), False, "timeout"))
     return time.perf_counter() - t0, done
@@ -270,9 +273,9 @@ def single_migrations(cloud, host, n, poll):
 
 def drain_with_cli(cloud, host, concurrency, single_s):
     """`lifeboat host drain` when lifeboat/cli/drain.py exists (None otherwise)."""
-    cli = os.path.join(sc.ROOT, "lifeboat", "cli", "drain.py")
+    cli = os.path.join(sc.ROOT, "lifeboat", "cli", "drain")  # drain.py or drain/
     exe = os.path.join(os.path.dirname(sys.executable), "lifeboat")
-    if not (os.path.exists(cli) and os.path.exists(exe)):
+    if not ((os.path.exists(cli) or os.path.exists(cli + ".py")) and os.path.exists(exe)):
         return None
     env = dict(os.environ, OS_AUTH_TYPE="admin_token", OS_ENDPOINT=cloud.base + "/v2.1",
                OS_TOKEN="admin:admin")

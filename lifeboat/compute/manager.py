@@ -62,7 +62,7 @@ class ComputeManager(LiveMigrationManagerMixin):
     def report(self):
         """Report resources, usage and capabilities (start-up and heartbeat)."""
         resources = self.driver.get_available_resource()
-        usage = db_instances.usage_by_host().get(self.host, (0, 0, 0, 0))
+        usage = db_instances.usage_by_host(self.host).get(self.host, (0, 0, 0, 0))
         capabilities = dict(self.driver.capabilities)
         values = dict(resources, running_vms=usage[0], vcpus_used=usage[1],
                       memory_mb_used=usage[2], local_gb_used=usage[3],
@@ -76,9 +76,15 @@ class ComputeManager(LiveMigrationManagerMixin):
     def recover_interrupted_work(self):
         """At start-up, settle instances whose task this host was doing when it
         stopped (live migrations are reconciled by the mixin)."""
+        from lifeboat.compute import reconcile
         self.recover_live_migrations()
         for inst in db_instances.list_(filters={"host": self.host}):
             if inst.task_state in (None, states.MIGRATING):
+                continue
+            if inst.task_state != states.DELETING and \
+                    reconcile.request_still_queued(inst.uuid, self.host):
+                LOG.info("Instance %s in task_state %s: its request is still queued "
+                         "for this host", inst.uuid, inst.task_state)
                 continue
             LOG.warning("Instance %s was in task_state %s at start-up; clearing",
                         inst.uuid, inst.task_state)
@@ -87,8 +93,14 @@ class ComputeManager(LiveMigrationManagerMixin):
                     self._destroy_and_delete(None, inst)
                     continue
                 info = self._guest_info(inst)
+                values = {}
+                if inst.task_state == states.SPAWNING:
+                    # A half-built guest: ERROR with a fault, as a failed build.
+                    values["vm_state"] = states.ERROR
+                    db_instances.add_fault(inst.uuid, 500, "Build interrupted by a "
+                                           "restart of %s" % self.host, host=self.host)
                 db_instances.transition(inst.uuid, expected_task_state=inst.task_state,
-                                        task_state=None, power_state=info)
+                                        task_state=None, power_state=info, **values)
             except exception.LifeboatException:
                 LOG.exception("Could not settle instance %s", inst.uuid)
 

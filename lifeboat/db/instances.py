@@ -171,21 +171,26 @@ def _after_marker(model, marker, sort_keys, sort_dirs):
     return sa.or_(*clauses)
 
 
-def usage_by_host():
+def usage_by_host(host=None):
     """{host: (instances, vcpus, memory_mb, disk_gb)} of live instances, summed in
-    SQL, plus what in-progress migrations have claimed on their destinations."""
+    SQL, plus what in-progress migrations have claimed on their destinations.
+
+    With `host`, only that host is summed (a compute's heartbeat), which stays
+    cheap however many instances the cloud holds."""
     I, M = models.Instance, models.Migration
+    on_host = [I.host == host] if host is not None else [I.host.isnot(None)]
+    to_host = [M.dest_compute == host] if host is not None else [M.dest_compute.isnot(None)]
     with transaction(read_only=True) as s:
         rows = s.execute(sa.select(
             I.host, sa.func.count(), sa.func.sum(I.vcpus), sa.func.sum(I.memory_mb),
             sa.func.sum(I.root_gb + I.ephemeral_gb))
-            .where(I.deleted == 0, I.host.isnot(None)).group_by(I.host)).all()
+            .where(I.deleted == 0, *on_host).group_by(I.host)).all()
         claims = s.execute(sa.select(
             M.dest_compute, sa.func.count(), sa.func.sum(I.vcpus), sa.func.sum(I.memory_mb),
             sa.func.sum(I.root_gb + I.ephemeral_gb))
             .join(I, I.uuid == M.instance_uuid)
             .where(M.status.in_(("queued", "preparing", "running", "post-migrating")),
-                   M.dest_compute.isnot(None), I.deleted == 0)
+                   I.deleted == 0, *to_host)
             .group_by(M.dest_compute)).all()
     usage = {}
     for host, *values in list(rows) + list(claims):
