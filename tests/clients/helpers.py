@@ -40,6 +40,12 @@ def openstack(stack, *args, cloud="admin", check=True):
     import os
 
     from openstackclient import shell
+    from osc_lib import clientmanager
+    # OSC caches each service's client handle on osc_lib's ClientManager class
+    # (one process, one cloud): forget them so this command builds its own.
+    for handle in vars(clientmanager.ClientManager).values():
+        if isinstance(handle, clientmanager.ClientCache):
+            handle._handle = None  # noqa: SLF001
     argv = ["--os-cloud", cloud] + [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
     saved = dict(os.environ)

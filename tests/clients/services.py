@@ -404,8 +404,9 @@ class Lifeboat:
         return status, rh, parsed
 
 
-def clouds_yaml(keystone, lifeboat_noauth=None, identity_url=None):
-    """clouds.yaml text: one cloud per Keystone user, plus `noauth`."""
+def clouds_yaml(keystone, lifeboat_noauth=None, identity_url=None, extra=None):
+    """clouds.yaml text: one cloud per Keystone user, plus `noauth` (and the
+    noauth2 Lifeboats in `extra`, {cloud name: Lifeboat})."""
     out = ["clouds:"]
     for name, project in [("admin", "admin")] + [(u, p) for u, (p, _) in USERS.items()]:
         out += ["  %s:" % name,
@@ -418,9 +419,12 @@ def clouds_yaml(keystone, lifeboat_noauth=None, identity_url=None):
                 "      project_domain_name: Default",
                 "    region_name: %s" % REGION,
                 "    identity_api_version: 3"]
+    noauth = dict(extra or {})
     if lifeboat_noauth is not None:
-        base = lifeboat_noauth.base
-        out += ["  noauth:",
+        noauth = dict(noauth=lifeboat_noauth, **noauth)
+    for cloud, lifeboat in noauth.items():
+        base = lifeboat.base
+        out += ["  %s:" % cloud,
                 "    auth_type: admin_token",
                 "    auth:",
                 "      endpoint: %s/v2.1" % base,

@@ -13,7 +13,9 @@ import pytest
 
 from tests.clients.helpers import Api, openstack, osc, run_cli
 
-pytestmark = pytest.mark.clients
+pytestmark = [pytest.mark.clients,
+              # osc_lib's ClientCache warns once per command run in process
+              pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 CLOUDS = ["admin", "noauth"]
 

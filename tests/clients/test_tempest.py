@@ -49,6 +49,7 @@ def _report(results, module):
     return "\n".join(lines)
 
 
+@pytest.mark.timeout(480)
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_module_passes(tempest, module):
     counts = tempest.by_module().get(module, {})

@@ -10,7 +10,6 @@ half-way).
 """
 import collections
 import concurrent.futures
-import os
 import random
 import signal
 import subprocess
@@ -110,6 +109,23 @@ def test_kill_destination_compute_mid_migration(cloud, admin):
     assert server(admin, sid)["OS-EXT-STS:power_state"] == 1
     assert admin.delete("/servers/%s" % sid).status_code == 204
     assert_healthy(cloud, admin)
+
+
+def test_request_queued_for_a_stopped_compute_runs_when_it_returns(cloud, admin):
+    """A rescue accepted while the instance's compute is stopped waits in the
+    host's durable queue; the compute's start-up leaves it alone (it did not
+    begin it) and handles it once it takes messages: nothing is lost."""
+    sid = helpers.boot(admin, host="host3")
+    assert cloud.procs["host3"].stop() == 0
+    r = admin.action(sid, {"rescue": {}})
+    assert r.status_code == 200, r.text
+    time.sleep(1)
+    assert state(server(admin, sid))[1:3] == ("active", "rescuing")
+    cloud.restart("host3")
+    s = admin.wait_for(sid, status="RESCUE", task_state=None, timeout=30)
+    assert state(s) == ("RESCUE", "rescued", None, "host3"), state(s)
+    assert helpers.faults(cloud.db, sid) == []
+    assert admin.delete("/servers/%s" % sid).status_code == 204
 
 
 def _conductor_event_started(cloud, sid):

@@ -275,3 +275,37 @@ def test_rescue_with_surrogate_password_fails_before_rescuing(api, cloud):
     finally:
         admin.wait_for(sid, task_state=None)
         admin.delete("/servers/%s" % sid)
+
+
+# --- 5. unbounded work: max_count ---------------------------------------------------
+
+@pytest.mark.parametrize("field", ["max_count", "min_count"])
+def test_huge_max_count_is_refused_before_creating_anything(api, image, monkeypatch,
+                                                            field):
+    """POST /servers with max_count (or min_count alone) = 10**20 passes the
+    schema (a positive integer) and compute.api.API.create() then loops
+    `for index in range(max_count)`, inserting an instance row and casting a
+    build each time: the request never answers and the table grows until
+    the disk is full. (Nova refuses it with 403 "Quota exceeded".) The test
+    stops the loop after 50 rows, so it fails fast instead of hanging."""
+    from lifeboat.db import instances as db_instances
+
+    created = []
+    real_create = db_instances.create
+
+    def create(values):
+        if len(created) >= 50:
+            raise RuntimeError("one POST /servers created 50 instances and went on")
+        created.append(values["uuid"])
+        return real_create(values)
+
+    monkeypatch.setattr(db_instances, "create", create)
+    body = {"server": {"name": "many", "imageRef": image, "flavorRef": "1",
+                       field: str(10 ** 20)}}
+    try:
+        api.refused("POST", "/v2.1/servers", body)
+        assert not created, "%d instance rows written before the refusal" % len(created)
+    finally:
+        monkeypatch.undo()
+        for uuid in created:
+            api.admin.delete("/servers/%s" % uuid)

@@ -14,7 +14,8 @@ from tests.libvirt import guest_images
 from tests.libvirt.console import Console
 from tests.libvirt.guest_images import BOOT_MARKER, RESCUE_MARKER
 
-pytestmark = pytest.mark.libvirt
+# Real guests under TCG on a 2-core machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.libvirt, pytest.mark.timeout(360)]
 libvirt = pytest.importorskip("libvirt")
 etree = pytest.importorskip("lxml.etree")
 
@@ -98,17 +99,16 @@ def test_lifecycle_rescue_unrescue_on_one_host(one_host, two_hosts):
     assert "data=%s" % data in second
     assert sorted(os.listdir(inst_dir)) == ["console.log", "disk", "kernel", "ramdisk"]
 
-    # Soft reboot: the busybox guest ignores ACPI, so it falls back to hard.
+    # Soft reboot: the busybox guest ignores ACPI, so after
+    # wait_soft_reboot_seconds it falls back to the hard reboot path.
     _action(admin, sid, {"reboot": {"type": "SOFT"}}, "ACTIVE")
     console.wait_in_section(BOOT_MARKER, 3, r"^tick 1\b")
-    _action(admin, sid, {"reboot": {"type": "HARD"}}, "ACTIVE")
-    console.wait_in_section(BOOT_MARKER, 4, r"^tick 1\b")
 
     server = _action(admin, sid, {"os-stop": None}, "SHUTOFF")
     assert server["OS-EXT-STS:power_state"] == 4
     assert _domain(two_hosts, sid).state()[0] == libvirt.VIR_DOMAIN_SHUTOFF
     _action(admin, sid, {"os-start": None}, "ACTIVE")
-    console.wait_in_section(BOOT_MARKER, 5, r"^tick 1\b")
+    console.wait_in_section(BOOT_MARKER, 4, r"^tick 1\b")
 
     _action(admin, sid, {"pause": None}, "PAUSED")
     assert _domain(two_hosts, sid).state()[0] == libvirt.VIR_DOMAIN_PAUSED
@@ -120,7 +120,7 @@ def test_lifecycle_rescue_unrescue_on_one_host(one_host, two_hosts):
     before = console.last_tick()
     _action(admin, sid, {"resume": None}, "ACTIVE")
     console.wait_for(lambda _t: console.last_tick() > before + 1, "ticks after resume")
-    assert console.count(BOOT_MARKER) == 5, "resume must not reboot"
+    assert console.count(BOOT_MARKER) == 4, "resume must not reboot"
 
     r = admin.delete("/servers/%s" % sid)
     assert r.status_code == 204, r.text

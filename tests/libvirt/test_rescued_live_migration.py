@@ -9,7 +9,8 @@ import pytest
 from tests.libvirt import helpers as lh
 from tests.libvirt.guest_images import BOOT_DISK_HEAD, BOOT_MARKER, RESCUE_MARKER
 
-pytestmark = pytest.mark.libvirt
+# Real guests under TCG on a 2-core machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.libvirt, pytest.mark.timeout(360)]
 
 
 def test_rescued_guest_migrates_and_unrescues_on_destination(lifeboat_cloud, two_hosts):

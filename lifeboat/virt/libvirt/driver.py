@@ -296,6 +296,8 @@ class LibvirtDriver(driver.ComputeDriver):
         data = dict(migrate_data)
         marker = os.path.join(self.instances_path, data.get("shared_check_file") or "-")
         shared = os.path.exists(marker)
+        if shared:
+            _unlink(marker)   # the destination's own file: seen, done with
         block = data.get("block_migration")
         if block in (None, "auto"):
             block = not shared
