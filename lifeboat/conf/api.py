@@ -19,6 +19,10 @@ OPTS = [
                help="Largest accepted request body in bytes (as Nova's "
                     "[oslo_middleware] max_request_body_size); image uploads "
                     "are not limited by this."),
+    cfg.IntOpt("max_instances_per_request", default=1000, min=1,
+               help="Most servers one POST /servers may create (min_count / "
+                    "max_count); more is refused with 403 as Nova refuses a "
+                    "request over quota, before anything is recorded."),
     cfg.StrOpt("public_endpoint",
                help="Base URL used in links (e.g. http://api.example.com:8774). "
                     "Defaults to the URL of the incoming request."),

@@ -8,6 +8,7 @@ from lifeboat.api.schemas import servers as server_schemas
 from lifeboat.api.views import servers as server_views
 from lifeboat.compute import api as compute_api
 from lifeboat.compute import states
+from lifeboat.conf import CONF
 from lifeboat.db import instances as db_instances
 from lifeboat.db import services as db_services
 
@@ -183,6 +184,11 @@ def create(req=REQ):
     max_count = int(server.get("max_count", min_count))
     if max_count < min_count:
         raise exception.Invalid("min_count must be <= max_count")
+    allowed = CONF.api.max_instances_per_request
+    if min_count > allowed or max_count > allowed:
+        raise exception.Forbidden(
+            "Quota exceeded for instances: Requested %d, but the most one request "
+            "may create is %d." % (max(min_count, max_count), allowed))
     password = server.get("adminPass") or compute_api.generate_password()
     instances = COMPUTE.create(
         ctx, server["name"], image_ref, flavor_ref, admin_password=password,
