@@ -69,6 +69,16 @@ def _tail(path, n=40):
         return "(no log)"
 
 
+def _die_with_parent():
+    """preexec_fn: SIGTERM this child when the test process dies, so a suite
+    killed by its time budget leaves no Keystone or Lifeboat behind (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _stop(proc, timeout=15):
     if proc is None or proc.poll() is not None:
         return
@@ -130,7 +140,7 @@ class Keystone:
                  "--timeout", "120", "--log-level", "warning",
                  "--chdir", str(self.workdir), "keystone_app:application"],
                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(self.workdir),
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_die_with_parent)
         wait_answering(self.url, 90, self.proc, self.workdir / "gunicorn.log")
         return self
 
@@ -352,7 +362,7 @@ class Lifeboat:
             self.proc = subprocess.Popen(
                 [str(BIN / "lifeboat-all-in-one"), "--config-file", str(self.conf)],
                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(self.workdir),
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_die_with_parent)
         return self
 
     def wait(self):

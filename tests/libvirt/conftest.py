@@ -25,7 +25,7 @@ def cannot_run():
         _reason = hosts.cannot_run_reason() or ""
         if _reason:
             # Shown even without -rs: a skipped suite must say why.
-            print("\nlibvirt tests skipped: %s" % _reason, file=sys.stderr)
+            print("\nlibvirt tests skipped: %s" % _reason, file=sys.__stderr__)
     return _reason
 
 
