@@ -143,7 +143,7 @@ class FakeMonitor(virt_driver.LiveMigrationMonitor):
 def _transfer(domain, monitor, flags=0):
     from lifeboat.virt.libvirt.guest import Guest
     return migration.Transfer(Guest(domain), "qemu+tcp://x/system", {}, flags,
-                              128 * 1024 * 1024, monitor)
+                              128 * 1024 * 1024, 0, monitor)
 
 
 def test_abort_raises_aborted_and_reports_progress():
@@ -157,6 +157,8 @@ def test_abort_raises_aborted_and_reports_progress():
 def test_force_complete_pauses_and_lifts_bandwidth():
     domain, monitor = FakeDomain(), FakeMonitor(force=True)
     _transfer(domain, monitor).run()
+    # The last report says everything was transferred, with the largest totals seen.
+    assert (monitor.reports[-1].memory_total, monitor.reports[-1].memory_remaining) == (100, 0)
     assert ("suspend",) in domain.calls and ("speed", migration.UNLIMITED_BANDWIDTH_MIB) \
         in domain.calls
     assert not monitor.no_return

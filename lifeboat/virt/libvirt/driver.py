@@ -369,13 +369,14 @@ class LibvirtDriver(driver.ComputeDriver):
         files = imagecache.guest_files(instance)
         flags = migration.flags_for(migrate_data)
         params = migration.params_for(migrate_data, [d.target_dev for d in files.disks])
-        data_bytes = instance.memory_mb * MiB
+        disk_bytes = 0
         if flags & (libvirt.VIR_MIGRATE_NON_SHARED_INC | libvirt.VIR_MIGRATE_NON_SHARED_DISK):
-            data_bytes += sum((migrate_data.get("disk_sizes") or {}).values())
+            disk_bytes = sum((migrate_data.get("disk_sizes") or {}).values())
         uri = migration.destination_uri(dest, migrate_data)
         LOG.info("Live-migrating %s to %s (%s), flags %#x", instance.uuid, dest, uri, flags)
         started = time.monotonic()
-        migration.Transfer(guest, uri, params, flags, data_bytes, monitor).run()
+        migration.Transfer(guest, uri, params, flags, instance.memory_mb * MiB, disk_bytes,
+                           monitor).run()
         LOG.info("Transfer of %s to %s took %.3f s", instance.uuid, dest,
                  time.monotonic() - started)
 

@@ -88,18 +88,20 @@ def progress_of(stats):
 class Transfer:
     """One migrateToURI3 call in a thread, driven to its end by `run()`."""
 
-    def __init__(self, guest, dest_uri, params, flags, data_bytes, monitor):
+    def __init__(self, guest, dest_uri, params, flags, memory_bytes, disk_bytes, monitor):
         self.guest = guest
         self.dest_uri = dest_uri
         self.params = params
         self.flags = flags
-        self.data_gb = max(data_bytes / GiB, 1 / 1024)
+        self.memory_bytes = memory_bytes
+        self.disk_bytes = disk_bytes
+        self.data_gb = max((memory_bytes + disk_bytes) / GiB, 1 / 1024)
         self.monitor = monitor
         self.error = None
         self.paused_by_us = False
         self.post_copy = False
         self.aborting = False
-        self.last_progress = None
+        self.totals = (0, 0)     # largest memory_total, disk_total seen
         self._thread = threading.Thread(target=self._migrate, daemon=True,
                                         name="migrate-%s" % guest.uuid)
 
@@ -152,16 +154,20 @@ class Transfer:
         except libvirt.libvirtError:
             return  # the domain left the source at the very end
         if stats.get("type", libvirt.VIR_DOMAIN_JOB_NONE) != libvirt.VIR_DOMAIN_JOB_NONE:
-            self.last_progress = progress_of(stats)
-            self.monitor.progress(self.last_progress)
+            progress = progress_of(stats)
+            self.totals = (max(self.totals[0], progress.memory_total),
+                           max(self.totals[1], progress.disk_total))
+            self.monitor.progress(progress)
 
     def _report_done(self):
-        """After success: everything was transferred."""
-        p = self.last_progress
-        if p is not None:
-            self.monitor.progress(virt_driver.MigrationProgress(
-                memory_total=p.memory_total, memory_processed=p.memory_total,
-                disk_total=p.disk_total, disk_processed=p.disk_total))
+        """After success: everything was transferred. The last read may predate
+        the memory phase (a block copy comes first), so totals fall back to
+        the guest's memory and the copied disks' sizes."""
+        memory = self.totals[0] or self.memory_bytes
+        disk = self.totals[1] or self.disk_bytes
+        self.monitor.progress(virt_driver.MigrationProgress(
+            memory_total=memory, memory_processed=memory,
+            disk_total=disk, disk_processed=disk))
 
     def _set_downtime(self, ms):
         try:
@@ -177,12 +183,9 @@ class Transfer:
             LOG.warning("abortJob for %s failed: %s", self.guest.uuid, e)
 
     def _force_complete(self):
-        """Post-copy when permitted, else pause the guest so memory stops
-        changing; either way stop limiting the bandwidth."""
-        try:
-            self.guest.domain.migrateSetMaxSpeed(UNLIMITED_BANDWIDTH_MIB, 0)
-        except libvirt.libvirtError as e:
-            LOG.debug("Could not lift the bandwidth limit of %s: %s", self.guest.uuid, e)
+        """Post-copy when permitted (its bandwidth is libvirt's separate,
+        unlimited post-copy one), else pause the guest so memory stops changing
+        and stop limiting the bandwidth."""
         if self.flags & libvirt.VIR_MIGRATE_POSTCOPY:
             try:
                 self.guest.domain.migrateStartPostCopy(0)
@@ -199,6 +202,10 @@ class Transfer:
                 self.paused_by_us = True
         except libvirt.libvirtError as e:
             LOG.warning("Pausing %s to force completion failed: %s", self.guest.uuid, e)
+        try:
+            self.guest.domain.migrateSetMaxSpeed(UNLIMITED_BANDWIDTH_MIB, 0)
+        except libvirt.libvirtError as e:
+            LOG.debug("Could not lift the bandwidth limit of %s: %s", self.guest.uuid, e)
 
     def _finish(self):
         if self.error is None:
