@@ -169,8 +169,11 @@ def _resolve_interrupted(manager, migration, cause):
 
 def _complete(manager, migration, instance, ctxt):
     try:
-        manager.driver.post_live_migration(ctxt or lb_context.get_admin_context(),
-                                           instance, {})
+        # The record's storage verdict lets the driver remove non-shared
+        # leftovers (the instance directory) as well as the source guest.
+        manager.driver.post_live_migration(
+            ctxt or lb_context.get_admin_context(), instance,
+            {"is_shared_instance_path": migration.shared_storage})
     except Exception as e:  # noqa: BLE001 - leftovers only
         LOG.warning("Source clean-up of %s after migration failed: %s",
                     instance.uuid, e)

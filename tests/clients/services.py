@@ -313,6 +313,19 @@ def _group():
     return grp.getgrgid(os.getgid()).gr_name
 
 
+def authtoken_options(keystone):
+    """Lifeboat's [keystone_authtoken] section for `keystone` (the service
+    user setup_identity creates), as every OpenStack service configures it."""
+    return {
+        "www_authenticate_uri": keystone.url,
+        "auth_url": keystone.url, "auth_type": "password",
+        "username": "lifeboat", "password": PASSWORD,
+        "project_name": "service", "user_domain_name": "Default",
+        "project_domain_name": "Default", "region_name": REGION,
+        "service_token_roles_required": "true",
+    }
+
+
 class Lifeboat:
     """`lifeboat-all-in-one` with a generated config file (keystone or noauth2)."""
 
@@ -337,14 +350,7 @@ class Lifeboat:
             "all_in_one": {"compute_hosts": ",".join(self.hosts)},
         }
         if self.keystone:
-            sections["keystone_authtoken"] = {
-                "www_authenticate_uri": self.keystone.url,
-                "auth_url": self.keystone.url, "auth_type": "password",
-                "username": "lifeboat", "password": PASSWORD,
-                "project_name": "service", "user_domain_name": "Default",
-                "project_domain_name": "Default", "region_name": REGION,
-                "service_token_roles_required": "true",
-            }
+            sections["keystone_authtoken"] = authtoken_options(self.keystone)
         for name, values in self.sections.items():
             sections.setdefault(name, {}).update(values)
         lines = []

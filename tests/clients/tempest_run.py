@@ -41,8 +41,12 @@ def image_ids(lifeboat, token):
     return by_name["cirros"], by_name.get("cirros-rescue", by_name["cirros"])
 
 
-def conf_text(keystone, lifeboat, image_ref, image_ref_alt, log_file="tempest.log"):
-    """The tempest.conf used in CI (docs/clients.md shows it)."""
+def conf_text(keystone, lifeboat, image_ref, image_ref_alt, log_file="tempest.log",
+              flavor_ref="1", flavor_ref_alt="2", build_timeout=60,
+              migration_wait_timeout=120):
+    """The tempest.conf used in CI (docs/clients.md shows it). The keyword
+    arguments differ for real guests (tests/libvirt/test_tempest_plugin.py):
+    their flavors, and timeouts for TCG boots and real memory copies."""
     return """\
 [DEFAULT]
 log_file = %(log_file)s
@@ -79,12 +83,12 @@ region = %(region)s
 endpoint_type = publicURL
 image_ref = %(image_ref)s
 image_ref_alt = %(image_ref_alt)s
-flavor_ref = 1
-flavor_ref_alt = 2
+flavor_ref = %(flavor_ref)s
+flavor_ref_alt = %(flavor_ref_alt)s
 min_microversion = 2.1
 max_microversion = latest
 min_compute_nodes = 2
-build_timeout = 60
+build_timeout = %(build_timeout)s
 build_interval = 1
 
 [compute-feature-enabled]
@@ -141,12 +145,17 @@ run_validation = False
 
 [lifeboat]
 rescued_live_migration = True
+migration_wait_timeout = %(migration_wait_timeout)s
 """ % {"ks": keystone.url, "region": services.REGION, "password": services.PASSWORD,
-       "image_ref": image_ref, "image_ref_alt": image_ref_alt, "log_file": log_file}
+       "image_ref": image_ref, "image_ref_alt": image_ref_alt, "log_file": log_file,
+       "flavor_ref": flavor_ref, "flavor_ref_alt": flavor_ref_alt,
+       "build_timeout": build_timeout, "migration_wait_timeout": migration_wait_timeout}
 
 
-def workspace(path, keystone, lifeboat, token):
-    """A Tempest workspace at `path` with the generated etc/tempest.conf."""
+def workspace(path, keystone, lifeboat, token, images=None, **conf):
+    """A Tempest workspace at `path` with the generated etc/tempest.conf:
+    `images` is (image_ref, image_ref_alt), by default the seeded cirros
+    images; `conf` goes to conf_text."""
     path = Path(path)
     if not (path / ".stestr.conf").exists():
         # A workspace registry of its own: nothing under ~/.tempest changes.
@@ -154,10 +163,10 @@ def workspace(path, keystone, lifeboat, token):
                         str(path.parent / "tempest-workspaces.yaml"), str(path)],
                        check=True, capture_output=True, text=True, timeout=120,
                        cwd=str(path.parent))
-    image_ref, image_ref_alt = image_ids(lifeboat, token)
-    conf = path / "etc" / "tempest.conf"
-    conf.write_text(conf_text(keystone, lifeboat, image_ref, image_ref_alt,
-                              log_file=str(path / "tempest.log")))
+    image_ref, image_ref_alt = images or image_ids(lifeboat, token)
+    (path / "etc" / "tempest.conf").write_text(conf_text(
+        keystone, lifeboat, image_ref, image_ref_alt,
+        log_file=str(path / "tempest.log"), **conf))
     return path
 
 

@@ -54,6 +54,9 @@ class LibvirtCloud:
         self.exchange = "lifeboat-libvirt-%s" % uuid.uuid4().hex[:8]
         self.db_url = "sqlite:///" + os.path.join(self.state_path, "lifeboat.sqlite")
         self.libvirt_options = dict(libvirt_options or {})
+        # Extra sections of the control process's configuration ([api],
+        # [keystone_authtoken], ...): see restart_control().
+        self.control_groups = {}
         self.procs = {}
         self.http = None
         self.bin = os.path.dirname(sys.executable)
@@ -65,9 +68,11 @@ class LibvirtCloud:
                  "control_exchange = %s" % self.exchange,
                  "report_interval = 1", "periodic_interval = 5"]
         lines += ["%s = %s" % kv for kv in (default or {}).items()]
-        lines += ["[database]", "connection = %s" % self.db_url,
-                  "[api]", "port = %d" % self.port]
-        for group, opts in (groups or {}).items():
+        groups = dict(groups or {})
+        api = dict({"port": self.port}, **groups.pop("api", {}))
+        lines += ["[database]", "connection = %s" % self.db_url, "[api]"]
+        lines += ["%s = %s" % kv for kv in api.items()]
+        for group, opts in groups.items():
             lines.append("[%s]" % group)
             lines += ["%s = %s" % kv for kv in opts.items()]
         path = os.path.join(self.state_path, name + ".conf")
@@ -83,12 +88,8 @@ class LibvirtCloud:
     # --- lifecycle ---------------------------------------------------------
     def start(self):
         os.makedirs(self.state_path, exist_ok=True)
-        conf = self._write_conf("control", {"host": "lbctl"},
-                                {"all_in_one": {"compute_hosts": "", "seed": "true"}})
-        self._spawn("control", [os.path.join(self.bin, "lifeboat-all-in-one"),
-                                "--config-file", conf])
         self.http = httpx.Client(base_url="http://127.0.0.1:%d" % self.port, timeout=30)
-        self._wait(lambda: self._get_ok("/v2.1/"), "the API to answer", 60)
+        self._start_control()
         for key in h2h.NAMES:
             self.start_compute(key)
         admin = self.client()
@@ -96,6 +97,23 @@ class LibvirtCloud:
             "hypervisors", []) if h.get("state") == "up"]) == len(h2h.NAMES),
             "both compute hosts to report", 60)
         return self
+
+    def _start_control(self):
+        groups = {"all_in_one": {"compute_hosts": "", "seed": "true"}}
+        for group, opts in self.control_groups.items():
+            groups.setdefault(group, {}).update(opts)
+        conf = self._write_conf("control", {"host": "lbctl"}, groups)
+        self._spawn("control", [os.path.join(self.bin, "lifeboat-all-in-one"),
+                                "--config-file", conf])
+        self._wait(lambda: self._get_ok("/v2.1/"), "the API to answer", 60)
+
+    def restart_control(self, **groups):
+        """Restart the API/conductor/scheduler process with these extra
+        configuration sections (replacing earlier ones), for example
+        api={"auth_strategy": "keystone"}; the computes keep running."""
+        self._stop_process("control")
+        self.control_groups = {g: dict(o) for g, o in groups.items()}
+        self._start_control()
 
     def compute_conf(self, key):
         options = {"live_migration_inbound_addr": h2h.ADDRESSES[key], "virt_type": "qemu",
