@@ -88,8 +88,13 @@ class LiveMigrationManagerMixin:
         data = self.driver.check_can_live_migrate_destination(context, instance,
                                                               block_migration)
         data["dest_host"] = self.host
-        return self.compute_rpcapi.check_can_live_migrate_source(
-            context, instance.host, instance_uuid, data)
+        try:
+            return self.compute_rpcapi.check_can_live_migrate_source(
+                context, instance.host, instance_uuid, data)
+        finally:
+            # Whatever the source said, what the destination's check left
+            # here (the shared-storage marker) is no longer needed.
+            self.driver.cleanup_live_migration_destination_check(context, data)
 
     def check_can_live_migrate_source(self, context, instance_uuid, migrate_data):
         instance = db_instances.get(instance_uuid)

@@ -146,6 +146,11 @@ class ComputeDriver(abc.ABC):
         block migration. Returns the updated migrate data."""
         return migrate_data
 
+    def cleanup_live_migration_destination_check(self, context, migrate_data):
+        """On the destination, once the source's check has answered (or
+        failed): remove what check_can_live_migrate_destination left for the
+        source to see (as Nova's check_can_live_migrate_destination_cleanup)."""
+
     @abc.abstractmethod
     def pre_live_migration(self, context, instance, migrate_data):
         """On the destination: prepare every file and disk the guest uses there

@@ -60,6 +60,15 @@ def wait_migration(client, sid, statuses, timeout=MIGRATION_TIMEOUT):
         "migration of %s to reach %s" % (sid, statuses), timeout)
 
 
+def shared_check_markers(two_hosts):
+    """The shared-storage check files (the destination's marker) left on
+    either host's instances directory."""
+    from lifeboat.virt.libvirt.driver import SHARED_CHECK_PREFIX
+    return [(key, name) for key in ("A", "B")
+            for name in os.listdir(two_hosts.instances_dir(key))
+            if name.startswith(SHARED_CHECK_PREFIX)]
+
+
 def delete(client, sid, timeout=60):
     r = client.delete("/servers/%s" % sid)
     assert r.status_code in (204, 404), r.text

@@ -79,7 +79,15 @@ def test_active_guest_block_migration(lifeboat_cloud, two_hosts, local):
     sid = lh.boot(admin, images["boot"], host="lbA")
     con_a = lh.console(two_hosts, "lbA", sid)
     data = _data_marker(con_a)
+    # Without shared storage a non-block migration fails the source's check;
+    # the destination's marker file is removed all the same.
+    lh.migrate(admin, sid, "lbB", block_migration=False)
+    assert lh.wait_migration(admin, sid, ["error"])["status"] == "error"
+    admin.wait_for(sid, status="ACTIVE", task_state=None, host="lbA")
+    assert "shared storage" in cloud.latest_fault(sid)["message"]
+    assert lh.shared_check_markers(two_hosts) == []
     _migrate_and_wait(admin, sid, "lbB")
+    assert lh.shared_check_markers(two_hosts) == []
     row = cloud.migration_row(sid)
     assert row["memory_total"] and row["disk_total"] and row["block_migration"], row
     _assert_kept_running(two_hosts, sid, "lbA", "lbB", con_a.last_tick())

@@ -283,6 +283,10 @@ class LibvirtDriver(driver.ComputeDriver):
                 "target_connect_addr": CONF.libvirt.live_migration_inbound_addr,
                 "full_copy": full_copy}
 
+    def cleanup_live_migration_destination_check(self, context, migrate_data):
+        _unlink(os.path.join(self.instances_path,
+                             (migrate_data or {}).get("shared_check_file") or "-"))
+
     def _remove_stale_shared_checks(self):
         now = time.time()
         with contextlib.suppress(OSError):
@@ -323,8 +327,6 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # --- live migration: destination ------------------------------------
     def pre_live_migration(self, context, instance, migrate_data):
-        _unlink(os.path.join(self.instances_path,
-                             migrate_data.get("shared_check_file") or "-"))
         if migrate_data.get("is_shared_instance_path"):
             return migrate_data
         inst_dir = self._instance_dir(instance)
@@ -345,8 +347,6 @@ class LibvirtDriver(driver.ComputeDriver):
         _unlink(os.path.join(self._instance_dir(instance), MIGRATION_TARGET_MARK))
 
     def rollback_live_migration_at_destination(self, context, instance, migrate_data):
-        _unlink(os.path.join(self.instances_path,
-                             (migrate_data or {}).get("shared_check_file") or "-"))
         guest = self._host.find(instance.uuid)
         if guest is not None:
             LOG.warning("Removing the incoming guest of %s left by a failed migration",
