@@ -16,8 +16,10 @@ def main(argv=None):
     print(_BANNER % {"base": base, "hosts": ", ".join(cloud.compute_hosts),
                      "state": CONF.state_path, "auth": CONF.api.auth_strategy},
           flush=True)
+    app = create_app()
+    common.started()
     try:
-        serve_api(create_app())
+        serve_api(app)
     except KeyboardInterrupt:
         pass  # uvicorn already shut the API down gracefully; Ctrl-C is the way out
     finally:

@@ -1,5 +1,6 @@
 """What every binary does first: parse config, set up logging, reach the database."""
 import faulthandler
+import gc
 import logging
 import signal
 import sys
@@ -23,3 +24,13 @@ def setup(argv=None, sync_schema=False):
     if sync_schema:
         from lifeboat.db import schema
         schema.sync()
+
+
+def started():
+    """Call once a binary's services are up: everything loaded so far (modules,
+    configuration, the caches of a 1,000-host scheduler) moves out of the
+    garbage collector's reach. Full collections otherwise walk those objects
+    again and again: ~90 ms pauses at 1,000 hosts, the tail of a scheduling
+    decision's latency."""
+    gc.collect()
+    gc.freeze()

@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+from lifeboat.cmd import common
+
 LOG = logging.getLogger(__name__)
 
 _TRANSPORT_CLEANUP_TIMEOUT = 5  # seconds; closing AMQP connections
@@ -77,6 +79,7 @@ def run_until_signalled(services):
                 break
             svc.start()
             started.append(svc)
+        common.started()
         while not stop.wait(1):
             pass
     finally:
