@@ -5,13 +5,18 @@ Tempest stops at its 2.53 schemas, which still require the usage fields Nova
 drops at 2.88, so 2.88+ detail bodies are checked against that schema with
 exactly Nova's 2.88 change applied (fields removed, `uptime` added).
 """
+import contextlib
 import copy
+import threading
 import uuid
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
 from tempest.lib.common import rest_client
 
 from lifeboat.api.microversion import APIVersion
+from lifeboat.db import engine as db_engine
 from tests import schema_oracle
 from tests.schema_oracle import assert_valid
 
@@ -260,3 +265,88 @@ def test_usage_after_boot(admin):
         (1, 2048, 20)
     stats = admin.get("/os-hypervisors/statistics").json()["hypervisor_statistics"]
     assert stats["running_vms"] == 1
+
+
+# --- statements per request ----------------------------------------------------------
+
+@contextlib.contextmanager
+def _api_statements():
+    """SQL statements the API's request threads run meanwhile (transaction
+    control left out); the cloud's own services run theirs on other threads."""
+    found = []
+
+    def before(_conn, _cursor, statement, *_args):
+        if threading.current_thread().name.startswith("AnyIO worker") and \
+                statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT",
+                                                            "ROLLBACK"):
+            found.append(statement)
+    engine = db_engine.get_engine()
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+SIX_HOSTS = tuple("host%d" % i for i in range(1, 7))
+
+
+@pytest.fixture
+def admin6(make_cloud):
+    return make_cloud(hosts=SIX_HOSTS).client("admin")
+
+
+def test_statements_do_not_grow_with_hosts(admin6):
+    """Instances are read once per request for all its hosts (and only when the
+    response shows them): never one statement per compute node."""
+    on = {h: admin6.boot(name="on-" + h, host=h) for h in ("host1", "host4", "host6")}
+    ident = {v: _list(admin6.at(v))[3]["id"] for v in ("2.1", "2.87", "2.88")}
+    calls = [
+        # (version, path, most statements: nodes [+ instances])
+        ("2.1", "/os-hypervisors", 1),
+        ("2.1", "/os-hypervisors/detail", 2),
+        ("2.87", "/os-hypervisors/detail", 2),
+        ("2.87", "/os-hypervisors/detail?with_servers=true", 2),
+        ("2.88", "/os-hypervisors/detail", 1),
+        ("2.105", "/os-hypervisors/detail?with_servers=1", 2),
+        ("2.105", "/os-hypervisors?with_servers=yes", 2),
+        ("2.53", "/os-hypervisors?with_servers=true&limit=4", 2),
+        ("2.87", "/os-hypervisors/statistics", 2),
+        ("2.1", "/os-hypervisors/host/search", 1),
+        ("2.1", "/os-hypervisors/host/servers", 2),
+        ("2.87", "/os-hypervisors/%s" % ident["2.87"], 2),
+        ("2.88", "/os-hypervisors/%s" % ident["2.88"], 1),
+        ("2.88", "/os-hypervisors/%s?with_servers=1" % ident["2.88"], 2),
+        ("2.1", "/os-hypervisors/%s" % ident["2.1"], 2),
+    ]
+    for version, path, most in calls:
+        with _api_statements() as statements:
+            r = admin6.at(version).get(path)
+        assert r.status_code == 200, (path, r.text)
+        assert len(statements) <= most, (version, path, statements)
+    body = admin6.at("2.105").get("/os-hypervisors?with_servers=1").json()
+    shown = {n["hypervisor_hostname"]: n["servers"] for n in body["hypervisors"]}
+    assert shown == {h: [{"name": "on-" + h, "uuid": on[h]}] if h in on else []
+                     for h in SIX_HOSTS}
+    r = admin6.at("2.1").get("/os-hypervisors/host/servers")
+    assert [n.get("servers") for n in r.json()["hypervisors"]] == [
+        [{"name": "on-" + h, "uuid": on[h]}] if h in on else None for h in SIX_HOSTS]
+
+
+def test_current_workload_counts_busy_instances(admin):
+    """current_workload (below 2.88): instances building or in an I/O-heavy
+    task state, the same whether counted in SQL or from the listed servers."""
+    busy = admin.boot(name="busy", host="host2")
+    admin.boot(name="idle", host="host2")
+    with db_engine.get_engine().begin() as conn:
+        conn.execute(sa.text("UPDATE instances SET task_state = 'image_snapshot' "
+                             "WHERE uuid = :u"), {"u": busy})
+    client = admin.at("2.87")
+    for query in ("", "?with_servers=true"):
+        nodes = _list(client, "/os-hypervisors/detail" + query)
+        assert [n["current_workload"] for n in nodes] == [0, 1, 0], query
+        ident = nodes[1]["id"]
+        r = client.get("/os-hypervisors/%s%s" % (ident, query))
+        assert r.json()["hypervisor"]["current_workload"] == 1, query
+    stats = client.get("/os-hypervisors/statistics").json()["hypervisor_statistics"]
+    assert stats["current_workload"] == 1

@@ -417,6 +417,53 @@ def test_library_busy_instance_stale_and_foreign_markers(live):
     assert _service(admin, "host1")["status"] == "enabled"
 
 
+def test_ended_migrations_are_noticed_within_notice_interval(live):
+    """A migration that ends frees its slot at once: the drain learns it from
+    one /os-migrations changes-since request every notice_interval, not from
+    the look at each server every poll_interval."""
+    import openstack
+    admin = live.admin
+    conn = openstack.connection.Connection(
+        auth_type="admin_token",
+        auth={"endpoint": live.base + "/v2.1", "token": "admin:admin"},
+        compute_endpoint_override=live.base + "/v2.1")
+
+    def drain(**kw):
+        result = drain_lib.Drainer(conn, "host1", max_concurrent=1, settle=0.05,
+                                   handle_signals=False, **kw).run()
+        assert result.exit_code == 0 and result.empty, result.as_dict()
+        assert {r.outcome for r in result.instances} == {"migrated"}
+        assert result.max_in_progress == 1
+        return result
+
+    ids = _boot_many(admin, "notice", 3)
+    with fake(live_migration_seconds=0.3):
+        result = drain(poll_interval=3.0, notice_interval=0.05)
+        # Each one was followed up long before its first look was due (3 s).
+        assert all(r.duration < 2.0 for r in result.instances), \
+            [r.duration for r in result.instances]
+        for r in result.instances:
+            final = migrations_of(admin, r.id)[0]
+            attempt = r.attempts[-1]
+            assert (r.destination, attempt.migration_id, attempt.status) == (
+                final["dest_compute"], final["id"], "completed")
+        assert sorted(r.id for r in result.instances) == sorted(ids)
+
+        # notice_interval=0: an end is seen by the look at the server only.
+        _set_service(admin, "host1", status="enabled")
+        one = _boot(admin, "notice-off")
+        result = drain(poll_interval=1.0, notice_interval=0)
+        assert [r.id for r in result.instances] == [one]
+        assert result.instances[0].duration >= 1.0
+
+        # Below 2.59 there is no changes-since: the same, whatever notice_interval.
+        _set_service(admin, "host1", status="enabled")
+        one = _boot(admin, "notice-258")
+        result = drain(poll_interval=1.0, notice_interval=0.05, microversion="2.58")
+        assert [r.id for r in result.instances] == [one]
+        assert result.instances[0].duration >= 1.0
+
+
 def test_marker_round_trip_and_liveness():
     marker = drain_lib.Marker.new("a reason: with colons")
     parsed = drain_lib.Marker.parse(marker.text())

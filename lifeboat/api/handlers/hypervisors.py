@@ -10,6 +10,11 @@ Routes and their lifetimes follow Nova's hypervisors controller:
 
 A compute node whose nova-compute service is gone is left out of lists, as
 Nova leaves it out. All calls are admin-only by default policy.
+
+Instances are read only when the response shows them (`servers`, or the
+pre-2.88 `current_workload`), and then for all the nodes of the response at
+once (db.hypervisor_usage): a list's cost in statements does not grow with the
+number of hosts.
 """
 from fastapi import APIRouter
 from oslo_utils import uuidutils
@@ -20,7 +25,7 @@ from lifeboat.api.handlers.common import REQ, paging
 from lifeboat.api.schemas import parameter_types as pt
 from lifeboat.api.schemas import query
 from lifeboat.api.views import hypervisors as views
-from lifeboat.db import instances as db_instances
+from lifeboat.db import hypervisor_usage as db_usage
 from lifeboat.db import services as db_services
 
 router = APIRouter()
@@ -64,9 +69,47 @@ def _service_of(node):
     return svc
 
 
-def _instances(host):
-    return db_instances.list_(filters={"host": host}, sort_keys=("id",),
-                              sort_dirs=("asc",))
+def _with_services(nodes):
+    """[(node, its nova-compute service)] in the nodes' order, leaving out the
+    nodes whose service is gone. The service is joined to the node; the rare
+    node whose joined service is not its nova-compute one costs one statement
+    for all of them, not one each."""
+    def joined(node):
+        svc = node.service
+        return svc if svc is not None and svc.binary == COMPUTE else None
+    missing = [n.host for n in nodes if joined(n) is None]
+    others = db_usage.compute_services_by_host(missing, COMPUTE) if missing else {}
+    pairs = []
+    for node in nodes:
+        svc = joined(node) or others.get(node.host)
+        if svc is not None:
+            pairs.append((node, svc))
+    return pairs
+
+
+def _shown_instances(req, hosts, detail, with_servers):
+    """What the response shows of the instances on `hosts`, read at once:
+    (servers, workloads).
+
+    servers:   {host: [ServerRow]} (id order) when the servers are listed,
+               else None; the views count current_workload from them.
+    workloads: {host: current_workload}, counted in SQL, when only the count
+               is shown (detail below 2.88 without servers), else None.
+    """
+    if with_servers:
+        return db_usage.servers_by_host(hosts), None
+    if detail and req.version < "2.88":
+        return None, db_usage.count_by_host(views.WORKLOAD_VM_STATES,
+                                            views.WORKLOAD_TASK_STATES, hosts)
+    return None, None
+
+
+def _view(req, node, svc, detail, with_servers, servers, workloads):
+    rows = servers.get(node.host, []) if servers is not None else ()
+    return views.hypervisor(
+        req, node, svc, detail, servers=rows if with_servers else None,
+        with_servers=with_servers, instances=rows,
+        current_workload=None if workloads is None else workloads.get(node.host, 0))
 
 
 def _matching(pattern):
@@ -107,15 +150,11 @@ def _list(req, detail):
         nodes = _matching(pattern)
     else:
         nodes = _page(req, db_services.compute_nodes(), limit, marker)
-    body = []
-    for node in nodes:
-        svc = _service_of(node)
-        if svc is None:
-            continue
-        instances = _instances(node.host) if (detail or with_servers) else ()
-        body.append(views.hypervisor(
-            req, node, svc, detail, servers=instances if with_servers else None,
-            with_servers=with_servers, instances=instances))
+    pairs = _with_services(nodes)
+    servers, workloads = _shown_instances(req, [n.host for n, _ in pairs], detail,
+                                          with_servers)
+    body = [_view(req, node, svc, detail, with_servers, servers, workloads)
+            for node, svc in pairs]
     result = {"hypervisors": body}
     page = req.page_links("os-hypervisors/detail" if detail else "os-hypervisors",
                           body, limit, lambda h: h["id"]) if links else []
@@ -139,9 +178,11 @@ def statistics(req=REQ):
     if req.at_least("2.88"):
         raise _unsupported(req)
     policy.authorize(req.context, RULE % "statistics", {})
-    pairs = [(n, _instances(n.host)) for n in db_services.compute_nodes()
-             if _service_of(n) is not None]
-    return wsgi.respond(views.statistics(pairs))
+    nodes = [n for n, _ in _with_services(db_services.compute_nodes())]
+    workloads = db_usage.count_by_host(views.WORKLOAD_VM_STATES,
+                                       views.WORKLOAD_TASK_STATES)
+    return wsgi.respond(views.statistics(
+        (n, workloads.get(n.host, 0)) for n in nodes))
 
 
 def _node(req, hypervisor_id):
@@ -170,10 +211,9 @@ def show(hypervisor_id: str, req=REQ):
     policy.authorize(req.context, RULE % "show", {})
     node, svc = _node(req, hypervisor_id)
     with_servers = _true(query.last(params, "with_servers", False))
-    instances = _instances(node.host)
-    return wsgi.respond({"hypervisor": views.hypervisor(
-        req, node, svc, True, servers=instances if with_servers else None,
-        with_servers=with_servers, instances=instances)})
+    servers, workloads = _shown_instances(req, [node.host], True, with_servers)
+    return wsgi.respond({"hypervisor": _view(req, node, svc, True, with_servers,
+                                             servers, workloads)})
 
 
 @router.get("/os-hypervisors/{hypervisor_id}/uptime")
@@ -195,7 +235,7 @@ def search(pattern: str, req=REQ):
         raise _unsupported(req)
     policy.authorize(req.context, RULE % "search", {})
     body = [views.hypervisor(req, n, svc, False)
-            for n in _matching(pattern) for svc in [_service_of(n)] if svc is not None]
+            for n, svc in _with_services(_matching(pattern))]
     return wsgi.respond({"hypervisors": body})
 
 
@@ -204,10 +244,9 @@ def servers(pattern: str, req=REQ):
     if req.at_least("2.53"):
         raise _unsupported(req)
     policy.authorize(req.context, RULE % "servers", {})
-    body = []
-    for node in _matching(pattern):
-        svc = _service_of(node)
-        if svc is not None:
-            body.append(views.hypervisor(req, node, svc, False,
-                                         servers=_instances(node.host)))
+    pairs = _with_services(_matching(pattern))
+    servers = db_usage.servers_by_host([n.host for n, _ in pairs])
+    body = [views.hypervisor(req, node, svc, False,
+                             servers=servers.get(node.host, []))
+            for node, svc in pairs]
     return wsgi.respond({"hypervisors": body})

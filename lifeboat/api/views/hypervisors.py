@@ -23,10 +23,16 @@ _USAGE_FIELDS = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used
                  "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload",
                  "running_vms", "disk_available_least")
 
-# Task states Nova's resource tracker counts as I/O work (`io_workload`).
-_WORKLOAD_TASK_STATES = frozenset((
+# Nova's current_workload: instances building (vm_state) or in a task state
+# its resource tracker counts as I/O work (`io_workload`). The handler counts
+# them in SQL with these (db.hypervisor_usage.count_by_host) when it does not
+# load the servers anyway.
+WORKLOAD_VM_STATES = ("building",)
+WORKLOAD_TASK_STATES = (
     "resize_migrating", "rebuilding", "resize_prep", "image_snapshot",
-    "image_backup", "rescuing", "unshelving", "shelving"))
+    "image_backup", "rescuing", "unshelving", "shelving")
+_WORKLOAD_VM_STATES = frozenset(WORKLOAD_VM_STATES)
+_WORKLOAD_TASK_STATES = frozenset(WORKLOAD_TASK_STATES)
 
 _NO_UPTIME = object()
 
@@ -34,11 +40,15 @@ _NO_UPTIME = object()
 def workload(instances):
     """Nova's current_workload: instances building or in an I/O-heavy task."""
     return sum(1 for i in instances
-               if i.vm_state == "building" or i.task_state in _WORKLOAD_TASK_STATES)
+               if i.vm_state in _WORKLOAD_VM_STATES
+               or i.task_state in _WORKLOAD_TASK_STATES)
 
 
-def usage(node, instances=()):
-    """The pre-2.88 usage numbers of one node, free space derived as Nova does."""
+def usage(node, instances=(), current_workload=None):
+    """The pre-2.88 usage numbers of one node, free space derived as Nova does.
+
+    current_workload: the node's workload when already counted (in SQL);
+    otherwise it is counted from `instances`."""
     free_disk = (node.local_gb or 0) - (node.local_gb_used or 0)
     return {
         "vcpus": node.vcpus or 0,
@@ -49,7 +59,8 @@ def usage(node, instances=()):
         "local_gb_used": node.local_gb_used or 0,
         "free_ram_mb": (node.memory_mb or 0) - (node.memory_mb_used or 0),
         "free_disk_gb": free_disk,
-        "current_workload": workload(instances),
+        "current_workload": (workload(instances) if current_workload is None
+                             else current_workload),
         "running_vms": node.running_vms or 0,
         # No overcommit-aware figure is reported; free disk is the honest one.
         "disk_available_least": free_disk,
@@ -87,12 +98,15 @@ def uptime_text(service, now=None):
 
 
 def hypervisor(req, node, service, detail, servers=None, with_servers=False,
-               instances=(), uptime=_NO_UPTIME):
+               instances=(), uptime=_NO_UPTIME, current_workload=None):
     """One hypervisor.
 
-    servers:      instances to list under `servers` (with_servers, /servers).
+    servers:      instances to list under `servers` (with_servers, /servers);
+                  anything with `uuid` and `display_name`.
     with_servers: the caller asked for servers (2.75 then shows [] when none).
-    instances:    live instances on the node, for current_workload.
+    instances:    live instances on the node, for current_workload (anything
+                  with `vm_state` and `task_state`) ...
+    current_workload: ... or the count itself, when the caller has it.
     uptime:       a string (or None) to show as `uptime` (the /uptime call and
                   2.88+ detail); left out when not given.
     """
@@ -113,7 +127,7 @@ def hypervisor(req, node, service, detail, servers=None, with_servers=False,
                         "disabled_reason": service.disabled_reason},
         })
         if req.version < "2.88":
-            body.update(usage(node, instances))
+            body.update(usage(node, instances, current_workload))
             body["cpu_info"] = _cpu_info(req, node)
         elif uptime is _NO_UPTIME:
             uptime = uptime_text(service) if db_services.is_up(service) else None
@@ -126,13 +140,13 @@ def hypervisor(req, node, service, detail, servers=None, with_servers=False,
     return body
 
 
-def statistics(nodes_and_instances):
-    """GET /os-hypervisors/statistics: sums over (node, instances) pairs."""
+def statistics(nodes_and_workloads):
+    """GET /os-hypervisors/statistics: sums over (node, current_workload) pairs."""
     totals = {"count": 0}
     for field in _USAGE_FIELDS:
         totals[field] = 0
-    for node, instances in nodes_and_instances:
+    for node, current_workload in nodes_and_workloads:
         totals["count"] += 1
-        for field, value in usage(node, instances).items():
+        for field, value in usage(node, current_workload=current_workload).items():
             totals[field] += value
     return {"hypervisor_statistics": totals}

@@ -97,6 +97,22 @@ def set_service(cloud, service, disabled, reason=None):
                                                      else "enable"), json=body)
 
 
+# changes-since on /os-migrations (and its paging) start at 2.59.
+CHANGES_SINCE_MICROVERSION = "2.59"
+
+
+def live_migrations_from(cloud, host, since=None):
+    """Live migrations whose source is `host`, newest first, as /os-migrations
+    shows them: those changed since `since` (a timestamp in the API's own
+    clock and format), or without it the newest one only (a timestamp to
+    start from). One request for every migration of the host, however many
+    are in flight (2.59+)."""
+    url = "/os-migrations?source_compute=%s&migration_type=live-migration" % quote(host)
+    if since is None:
+        return (cloud.get(url + "&limit=1") or {}).get("migrations", [])
+    return _pages(cloud, url + "&changes-since=%s" % quote(since), "migrations")
+
+
 def servers_on_host(cloud, host):
     """Every server (all projects) the API places on `host`."""
     found = _pages(cloud, "/servers/detail?all_tenants=1&host=%s" % quote(host),

@@ -43,6 +43,14 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
     abort_on_interrupt: on stop(), abort running migrations instead of letting
                        them finish.
     timeout:           give up following one instance after this long.
+    poll_interval:     seconds between two looks at each server in flight
+                       (GET /servers/{id}, and its migration's progress).
+    notice_interval:   seconds between two checks, with one request for all
+                       the migrations in flight, for migrations that ended
+                       (/os-migrations changes-since, 2.59+): an ended one is
+                       followed up at once, so a freed slot is refilled within
+                       about this long. 0 or None: off (then, and below 2.59,
+                       ends are noticed by the looks every poll_interval).
     handle_signals:    when run in the main thread, SIGINT/SIGTERM call stop()
                        (a second SIGINT stops following at once).
     """
@@ -51,7 +59,8 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
                  block_migration="auto", target_hosts=(), dry_run=False, wait=True,
                  force=False, abort_on_interrupt=False, timeout=1800.0,
                  poll_interval=0.5, observer=None, microversion=None,
-                 handle_signals=True, settle=0.5, marker_check_interval=2.0):
+                 handle_signals=True, settle=0.5, marker_check_interval=2.0,
+                 notice_interval=0.1):
         if int(max_concurrent) < 1:
             raise ValueError("max_concurrent must be at least 1")
         self.cloud = as_cloud(conn, microversion)
@@ -66,6 +75,7 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         self.abort_on_interrupt = abort_on_interrupt
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.notice_interval = notice_interval
         self.observer = observer or Observer()
         self.handle_signals = handle_signals
         self.settle = settle
@@ -87,6 +97,9 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         self._marker_checked = 0.0
         self._flavor_ram = {}
         self._started = time.monotonic()
+        self._feed_since = None        # changes-since of the next feed request
+        self._feed_due = 0.0
+        self._feed_off = False
 
     # --- control ----------------------------------------------------------
     def stop(self, abort=None, reason="interrupted"):
@@ -258,15 +271,19 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         while not self._hard.is_set():
             self._check_marker()
             self._announce_stop()
+            ended = self._noticed_ends()
             for report in list(self.reports.values()):
                 if self._hard.is_set():
                     break
-                if report.state in ("migrating", "waiting"):
+                if report.state in ("migrating", "waiting") and (
+                        report.id in ended or time.monotonic() >= report.next_look):
+                    report.next_look = time.monotonic() + self.poll_interval
                     self._poll(report)
             if self._stop.is_set() and self.abort_on_interrupt:
                 self._abort_running()
             if not self._stop.is_set():
                 self._start_some()
+                self._fetch_ahead()
             self.max_in_progress = max(self.max_in_progress, self._in_progress())
             self.observer.tick(self)
             busy = any(r.state in ("migrating", "waiting")
@@ -276,7 +293,7 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
                 break
             if not busy and (self._stop.is_set() or not pending):
                 break
-            time.sleep(self.poll_interval)
+            self._hard.wait(self._round_interval())
         self._settle_leftovers()
 
     def _announce_stop(self):

@@ -4,15 +4,28 @@
 refusal (busy: wait; destination cannot take rescued instances: choose
 another; ...), retry a failed migration once on another host, poll the
 server and its migration record until the migration ends, work out where it
-went and why it failed, and abort running migrations on request. A mixin of
-`Drainer` (drainer.py): it uses the drainer's attributes and its `_choose`,
-`_finish`, `_wait`, `_classify` and `_label`.
+went and why it failed, and abort running migrations on request.
+
+Noticing ends quickly (`_noticed_ends`): every `notice_interval` one
+GET /os-migrations?source_compute=HOST&migration_type=live-migration&
+changes-since=T (2.59+) shows which of the host's migrations changed; one of
+ours in a final status is followed up at once, so its slot is refilled within
+about `notice_interval` whatever `poll_interval` is (the per-server look, which
+also catches what the migration records cannot show, such as a deleted
+server). T is kept in the API's clock (the records' own timestamps, less
+`FEED_MARGIN`), so the client's clock does not matter.
+
+A mixin of `Drainer` (drainer.py): it uses the drainer's attributes and its
+`_choose`, `_finish`, `_wait`, `_classify` and `_label`.
 """
+import datetime
 import re
 import time
 
 from lifeboat.cli.connection import ApiError
-from lifeboat.cli.drain.cloud import HOST, LIVE_VM_STATES, TASK_STATE, _pages, _vm_state
+from lifeboat.cli.drain.cloud import (
+    CHANGES_SINCE_MICROVERSION, HOST, LIVE_VM_STATES, TASK_STATE, _pages, _vm_state,
+    live_migrations_from)
 from lifeboat.cli.drain.report import (
     ABORTED, FAILED, GONE, MIGRATED, NOT_MIGRATABLE, TIMED_OUT, Attempt, _seconds)
 from lifeboat.cli.servers import live_migration_body
@@ -20,6 +33,24 @@ from lifeboat.cli.servers import live_migration_body
 FINAL_MIGRATION_STATUSES = ("completed", "failed", "error", "cancelled", "done")
 _DEST_UNSUPPORTED = re.compile(r"not supported by the destination compute node "
                                r"(\S+?)\.?\s*$")
+# How far back of the newest change seen the next changes-since starts: a record
+# updated a moment before another but committed after it is not missed.
+FEED_MARGIN = datetime.timedelta(seconds=2)
+# A newest-migration id fetched ahead of a start is used for this long.
+KNOWN_AHEAD_MAX_AGE = 60.0
+
+
+def _api_time(text):
+    """A timestamp as the API shows it ("2025-01-02T03:04:05.000000"), naive UTC."""
+    if not text:
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value
 
 
 class MigrationMixin:
@@ -43,7 +74,12 @@ class MigrationMixin:
         if problem:
             self._finish(report, FAILED, error=self._join_errors(report, problem))
             return True
-        known = self._known_max_id(report.id)
+        if report.known_ahead is not None and \
+                time.monotonic() - report.known_ahead_at < KNOWN_AHEAD_MAX_AGE:
+            known = report.known_ahead
+        else:
+            known = self._known_max_id(report.id)
+        report.known_ahead = report.known_ahead_at = None
         body = live_migration_body(self.cloud, dest, self.block_migration)
         try:
             self.cloud.post("/servers/%s/action" % report.id,
@@ -61,6 +97,8 @@ class MigrationMixin:
         report.current_destination = dest
         report.memory_total = report.memory_processed = None
         report.end_pending_since = None
+        report.ended_record = None
+        report.next_look = now + self.poll_interval
         report.attempts.append(Attempt(requested=dest))
         if dest:
             self._reserved[dest] = self._reserved.get(dest, 0) + (report.ram_mb or 0)
@@ -70,6 +108,19 @@ class MigrationMixin:
             dest or "(scheduler)"))
         self.observer.update(report)
         return True
+
+    def _fetch_ahead(self):
+        """While the slots are busy, fetch what the next start needs (the
+        newest migration id the next pending instance already has), so that a
+        freed slot is refilled with the migration request alone."""
+        if self._stop.is_set() or not self.wait:
+            return
+        report = next((r for r in self.reports.values() if r.state == "pending"),
+                      None)
+        if report is None or report.known_ahead_at is not None:
+            return          # none, or fetched (or tried) already
+        report.known_ahead = self._known_max_id(report.id)
+        report.known_ahead_at = time.monotonic()
 
     def _join_errors(self, report, last):
         earlier = [a.error for a in report.attempts if a.error]
@@ -180,7 +231,74 @@ class MigrationMixin:
         report.memory_processed = m.get("memory_processed_bytes")
         self.observer.update(report)
 
+    # --- noticing ends -----------------------------------------------------------------
+    def _feed_on(self):
+        return bool(self.notice_interval) and not self._feed_off and \
+            self.cloud.at_least(CHANGES_SINCE_MICROVERSION)
+
+    def _round_interval(self):
+        """Seconds between two rounds of the loop."""
+        if self._feed_on():
+            return min(self.poll_interval, self.notice_interval)
+        return self.poll_interval
+
+    def _noticed_ends(self):
+        """Ids of the instances in flight whose migration the feed shows in a
+        final status (one request for all of them, at most every
+        notice_interval). Empty when the feed is off or not due."""
+        if not self._feed_on():
+            return set()
+        watched = {r.id: r for r in self.reports.values()
+                   if r.state == "migrating" or
+                   (r.state == "waiting" and r.waiting_on_migration)}
+        now = time.monotonic()
+        if not watched or now < self._feed_due:
+            return set()
+        self._feed_due = now + self.notice_interval
+        since = self._feed_since
+        try:
+            records = live_migrations_from(
+                self.cloud, self.host,
+                None if since is None else
+                since.isoformat(timespec="microseconds") + "Z")
+        except ApiError as e:
+            if e.status is not None and 400 <= e.status < 500:
+                # Refused (policy, a cloud without these filters): do without.
+                self._feed_off = True
+                self.observer.event("Cannot follow /os-migrations (%s); looking at "
+                                    "each migrating server every %ss instead." % (
+                                        e, self.poll_interval))
+            return set()
+        self._advance_feed(records, start=since is None)
+        ended = set()
+        for m in sorted(records, key=lambda m: m.get("id") or 0):
+            report = watched.get(m.get("instance_uuid"))
+            if report is None or m.get("status") not in FINAL_MIGRATION_STATUSES or \
+                    m.get("migration_type", "live-migration") != "live-migration":
+                continue
+            if report.known_id is not None and m["id"] <= report.known_id:
+                continue
+            if report.state == "migrating":
+                report.ended_record = m
+            ended.add(report.id)
+        return ended
+
+    def _advance_feed(self, records, start):
+        """The next changes-since: the newest change seen, less FEED_MARGIN. At
+        the start (the newest migration only) from when it was created."""
+        stamps = [_api_time(m.get("created_at") if start else
+                            (m.get("updated_at") or m.get("created_at")))
+                  for m in records]
+        stamps = [t for t in stamps if t is not None]
+        if not stamps:
+            return
+        since = max(stamps) - FEED_MARGIN
+        if self._feed_since is None or since > self._feed_since:
+            self._feed_since = since
+
     def _our_migration(self, report):
+        if report.ended_record is not None:
+            return report.ended_record      # the feed just showed it, final
         try:
             records = _pages(self.cloud, "/os-migrations?instance_uuid=%s" % report.id,
                              "migrations")

@@ -75,6 +75,10 @@ class InstanceReport:
     abort_sent: bool = False
     end_pending_since: float | None = None
     reserved_on: str | None = None
+    next_look: float = 0.0            # monotonic time of the next GET /servers/{id}
+    ended_record: dict | None = None  # our migration, final, as the feed showed it
+    known_ahead: int | None = None    # _known_max_id fetched ahead of the start ...
+    known_ahead_at: float | None = None   # ... at this monotonic time
 
     @property
     def rescued(self):
