@@ -4,7 +4,10 @@
 UPDATE whose WHERE clause names the task_state (and optionally vm_state) the
 caller expects, so of two racing actions exactly one matches a row.
 """
+import collections
 import datetime
+import functools
+import json
 
 import sqlalchemy as sa
 
@@ -103,18 +106,88 @@ def soft_delete(uuid):
         return inst
 
 
+# What the server views (lifeboat.api.views.servers) read of an instance, for
+# list_(columns=...): the index shows id and name; the detail everything else
+# except the flavor sizes, the rescue columns and deleted_at/locked_by.
+INDEX_COLUMNS = ("uuid", "display_name")
+DETAIL_COLUMNS = (
+    "id", "uuid", "display_name", "display_description", "hostname", "project_id",
+    "user_id", "image_ref", "kernel_id", "ramdisk_id", "flavor", "host", "node",
+    "vm_state", "task_state", "power_state", "progress", "launched_at",
+    "terminated_at", "deleted", "metadata_", "tags", "key_name", "user_data",
+    "config_drive", "availability_zone", "access_ip_v4", "access_ip_v6",
+    "launch_index", "reservation_id", "root_device_name", "locked", "locked_reason",
+    "created_at", "updated_at")
+
+
+@functools.lru_cache(maxsize=16)
+def _row_type(columns):
+    """A named tuple class for rows of `columns`, and the positions of the JSON
+    ones among them."""
+    json_at = tuple(i for i, name in enumerate(columns)
+                    if isinstance(getattr(models.Instance, name).type, sa.JSON))
+    return collections.namedtuple("InstanceRow", columns), json_at
+
+
+def _select_columns(columns):
+    """The select list of list_(columns=...): JSON columns come as their text
+    (decoded once per distinct value by _rows, not once per row by the driver)."""
+    I = models.Instance
+    out = []
+    for name in columns:
+        col = getattr(I, name)
+        if isinstance(col.type, sa.JSON):
+            col = sa.cast(col, sa.Text)
+        out.append(col.label(name))
+    return out
+
+
+def _rows(result, columns):
+    """Named tuples of a list_(columns=...) result. The JSON values of a page
+    repeat (one flavor snapshot per flavor, {} and [] for most metadata and
+    tags), so each distinct text is decoded once per page; rows of a page may
+    therefore share a decoded value: treat them as read-only."""
+    row_type, json_at = _row_type(columns)
+    if not json_at:
+        return [row_type._make(row) for row in result]
+    decoded = {None: None}
+    out = []
+    for row in result:
+        values = list(row)
+        for i in json_at:
+            text = values[i]
+            try:
+                values[i] = decoded[text]
+            except KeyError:
+                values[i] = decoded[text] = json.loads(text)
+        out.append(row_type._make(values))
+    return out
+
+
 def list_(project_id=None, filters=None, limit=None, marker=None,
-          sort_keys=("created_at", "id"), sort_dirs=("desc", "desc")):
+          sort_keys=("created_at", "id"), sort_dirs=("desc", "desc"), columns=None):
     """Instances matching `filters`, newest first, paged by `marker` (a uuid).
 
     filters: host, name (regex-free substring, as Nova's default on SQLite),
     vm_states (list), task_state_pairs (set of (vm_state, task_state)),
     exclude_task_states (list), deleted (bool), changes_since, changes_before,
     image, flavor_id, locked, uuids.
+
+    columns: attribute names of Instance (e.g. DETAIL_COLUMNS); the result is
+    then read-only named tuples with just those attributes (no ORM objects:
+    several times cheaper for a page of 1,000) instead of Instance objects.
+
+    The default order walks ix_instances_deleted_created_id (or the project
+    variant) and a marker continues it with a row-value comparison, so any
+    page is an index range scan, however deep.
     """
     filters = filters or {}
     I = models.Instance
-    q = sa.select(I)
+    if columns is None:
+        q = sa.select(I)
+    else:
+        columns = tuple(columns)
+        q = sa.select(*_select_columns(columns))
     if project_id is not None:
         q = q.where(I.project_id == project_id)
     if not filters.get("deleted"):
@@ -152,23 +225,55 @@ def list_(project_id=None, filters=None, limit=None, marker=None,
     q = q.order_by(*order)
     with transaction(read_only=True) as s:
         if marker:
-            m = s.scalars(sa.select(I).where(I.uuid == marker)).first()
+            m = s.execute(sa.select(*[getattr(I, k) for k in sort_keys])
+                          .where(I.uuid == marker)).first()
             if m is None:
                 raise exception.InvalidInput(reason="marker [%s] not found" % marker)
             q = q.where(_after_marker(I, m, sort_keys, sort_dirs))
         if limit is not None:
             q = q.limit(limit)
-        return list(s.scalars(q))
+        if columns is None:
+            return list(s.scalars(q))
+        return _rows(s.execute(q), columns)
 
 
 def _after_marker(model, marker, sort_keys, sort_dirs):
-    """Keyset pagination: rows strictly after `marker` in the given order."""
+    """Keyset pagination: rows strictly after `marker` in the given order.
+
+    With one direction for every key (the default created_at DESC, id DESC) a
+    row value, `(created_at, id) < (:created_at, :id)`, which PostgreSQL,
+    MariaDB and SQLite (3.15+) answer as one range of the list index; mixed
+    directions need the OR expansion (a < x) OR (a = x AND b > y) ...
+    """
+    cols = [getattr(model, k) for k in sort_keys]
+    values = [sa.literal(getattr(marker, k), col.type) for k, col in zip(sort_keys, cols)]
+    if len(set(sort_dirs)) == 1:
+        if len(cols) == 1:
+            left, right = cols[0], values[0]
+        else:
+            left, right = sa.tuple_(*cols), sa.tuple_(*values)
+        return left < right if sort_dirs[0] == "desc" else left > right
     clauses = []
-    for i, (key, direction) in enumerate(zip(sort_keys, sort_dirs)):
-        equal = [getattr(model, k) == getattr(marker, k) for k in sort_keys[:i]]
-        col, value = getattr(model, key), getattr(marker, key)
+    for i, direction in enumerate(sort_dirs):
+        equal = [c == v for c, v in zip(cols[:i], values[:i])]
+        col, value = cols[i], values[i]
         clauses.append(sa.and_(*equal, col < value if direction == "desc" else col > value))
     return sa.or_(*clauses)
+
+
+def compute_services_of(hosts):
+    """(host, forced_down, disabled, last_seen_up) rows of the nova-compute
+    services of `hosts`: what a list page needs for its servers' host_status,
+    in one plain-column query (every compute service past a few dozen hosts:
+    cheaper than a long IN list) instead of every service as an object."""
+    S = models.Service
+    hosts = set(hosts)
+    q = (sa.select(S.host, S.forced_down, S.disabled, S.last_seen_up)
+         .where(S.binary == "nova-compute").order_by(S.id))
+    if len(hosts) <= 50:
+        q = q.where(S.host.in_(sorted(hosts)))
+    with transaction(read_only=True) as s:
+        return [row for row in s.execute(q) if row.host in hosts]
 
 
 def usage_by_host(host=None):
@@ -207,14 +312,23 @@ def add_fault(uuid, code, message, details=None, host=None):
 
 
 def latest_faults(uuids):
-    """{instance_uuid: newest fault} for the given instances."""
+    """{instance_uuid: newest fault} for the given instances: read-only rows
+    with the InstanceFault columns, only the newest of each instance loaded
+    (one query per 500 instances)."""
+    uuids = sorted(set(uuids))
     if not uuids:
         return {}
     F = models.InstanceFault
+    out = {}
     with transaction(read_only=True) as s:
-        rows = s.scalars(sa.select(F).where(F.instance_uuid.in_(list(uuids)))
-                         .order_by(F.id)).all()
-    return {f.instance_uuid: f for f in rows}
+        for start in range(0, len(uuids), 500):
+            newest = (sa.select(sa.func.max(F.id))
+                      .where(F.instance_uuid.in_(uuids[start:start + 500]))
+                      .group_by(F.instance_uuid))
+            for row in s.execute(sa.select(*F.__table__.columns)
+                                 .where(F.id.in_(newest))):
+                out[row.instance_uuid] = row
+    return out
 
 
 def rescued_longer_than(host, seconds):

@@ -107,7 +107,12 @@ class ComputeNode(TimestampMixin, Base):
 class Instance(TimestampMixin, Base):
     """A server. vm_state/task_state change only through db.instances.transition."""
     __tablename__ = "instances"
-    __table_args__ = (Index("ix_instances_project_deleted", "project_id", "deleted"),
+    # The list order (created_at DESC, id DESC) of live rows, all tenants and
+    # one tenant: paging walks these indexes (migration 0002).
+    __table_args__ = (Index("ix_instances_project_deleted_created_id",
+                            "project_id", "deleted", "created_at", "id"),
+                      Index("ix_instances_deleted_created_id",
+                            "deleted", "created_at", "id"),
                       Index("ix_instances_host_deleted", "host", "deleted"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)

@@ -1,4 +1,6 @@
 """/servers: create, list, show, update, delete."""
+import datetime
+
 from fastapi import APIRouter
 
 from lifeboat import exception
@@ -10,7 +12,7 @@ from lifeboat.compute import api as compute_api
 from lifeboat.compute import states
 from lifeboat.conf import CONF
 from lifeboat.db import instances as db_instances
-from lifeboat.db import services as db_services
+from lifeboat.db import models
 
 router = APIRouter()
 COMPUTE = compute_api.API()
@@ -24,18 +26,17 @@ def _list(req, detail):
                                               str(req.version))
     limit, marker = paging(req)
     filters, project = _filters(req, detail)
+    # Plain rows of the columns the view reads, not Instance objects.
+    columns = db_instances.DETAIL_COLUMNS if detail else db_instances.INDEX_COLUMNS
     instances = db_instances.list_(project_id=project, filters=filters, limit=limit,
-                                   marker=marker)
+                                   marker=marker, columns=columns)
     if detail:
         faults = db_instances.latest_faults([i.uuid for i in instances
                                              if i.vm_state == states.ERROR])
-        host_status = _host_statuses(req, instances)
-        body = [server_views.detail(req, i, fault=faults.get(i.uuid),
-                                    host_status=host_status.get(i.host),
-                                    in_list=True)
-                for i in instances]
+        body = server_views.detail_list(req, instances, faults,
+                                        _host_statuses(req, instances))
     else:
-        body = [server_views.basic(req, i) for i in instances]
+        body = server_views.basic_list(req, instances)
     result = {"servers": body}
     links = req.page_links("servers/detail" if detail else "servers", instances,
                            limit, lambda i: i.uuid)
@@ -115,12 +116,20 @@ def _status_filter(req, statuses, filters):
 
 
 def _host_statuses(req, instances):
-    """{host: UP|DOWN|MAINTENANCE} for admins at 2.16+ (Nova's host_status)."""
+    """{host: UP|DOWN|MAINTENANCE} of the instances' hosts, for admins at 2.16+
+    (Nova's host_status); one query for the hosts of a whole page."""
     if not (req.at_least("2.16") and req.context.is_admin):
         return {}
+    hosts = sorted({i.host for i in instances if i.host})
+    if not hosts:
+        return {}
+    # db_services.is_up() for every row, with the clock and the option read once.
+    now = models.utcnow()
+    down_after = datetime.timedelta(seconds=CONF.service_down_time)
     result = {}
-    for service in db_services.list_(binary="nova-compute"):
-        if service.forced_down or not db_services.is_up(service):
+    for service in db_instances.compute_services_of(hosts):
+        if (service.forced_down or service.last_seen_up is None
+                or now - service.last_seen_up > down_after):
             result[service.host] = "DOWN"
         elif service.disabled:
             result[service.host] = "MAINTENANCE"

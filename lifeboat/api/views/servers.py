@@ -48,12 +48,22 @@ def _get(obj, key, default=None):
     return getattr(obj, key, default)
 
 
+def _isotime(when):
+    """common.isotime(), without strftime for the usual naive UTC stamp."""
+    if when is not None and when.tzinfo is None and when.year >= 1000:
+        return when.isoformat(timespec="seconds") + "Z"
+    return common.isotime(when)
+
+
+def _strtime(when):
+    """common.strtime(), without strftime for the usual naive UTC stamp."""
+    if when is not None and when.tzinfo is None and when.year >= 1000:
+        return when.isoformat(timespec="microseconds")
+    return common.strtime(when)
+
+
 def _is_admin(req):
     return bool(getattr(req.context, "is_admin", False))
-
-
-def _bookmark(req, collection, ident):
-    return [{"rel": "bookmark", "href": req.link(collection, ident, bookmark=True)}]
 
 
 # --- servers ---------------------------------------------------------------
@@ -85,10 +95,64 @@ def instance_name(instance):
     return "instance-%08x" % (instance.id or 0)
 
 
+class Shape:
+    """What a request decides once for every server it renders: the
+    microversion gates, the caller's admin flag and the link prefixes.
+
+    A list page renders hundreds of servers for one request; deciding these
+    per server (a dozen version comparisons, a config lookup per link) used to
+    cost as much as the rest of the view.
+    """
+
+    __slots__ = ("admin", "project_id", "v2_3", "v2_9", "v2_16", "v2_19",
+                 "v2_26", "v2_47", "v2_63", "v2_71", "v2_73", "v2_90", "v2_96",
+                 "v2_98", "v2_100", "servers_self", "servers_bookmark",
+                 "images_bookmark", "flavors_bookmark")
+
+    def __init__(self, req):
+        version = req.version
+        self.admin = _is_admin(req)
+        self.project_id = getattr(req.context, "project_id", None)
+        for gate in ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71",
+                     "2.73", "2.90", "2.96", "2.98", "2.100"):
+            setattr(self, "v" + gate.replace(".", "_"), version >= gate)
+        # req.link(collection, ident) is "<prefix>/<ident>" for every ident.
+        self.servers_self = req.link("servers", "")
+        self.servers_bookmark = req.link("servers", "", bookmark=True)
+        self.images_bookmark = req.link("images", "", bookmark=True)
+        self.flavors_bookmark = req.link("flavors", "", bookmark=True)
+
+    def server_links(self, uuid):
+        return [{"rel": "self", "href": self.servers_self + uuid},
+                {"rel": "bookmark", "href": self.servers_bookmark + uuid}]
+
+
+def detail_list(req, instances, faults=None, host_statuses=None):
+    """The "servers" of GET /servers/detail: detail() of each instance (in_list),
+    with its fault from `faults` ({uuid: fault}) and its host's status from
+    `host_statuses` ({host: status}), deciding per-request things once."""
+    shape = Shape(req)
+    faults = faults or {}
+    host_statuses = host_statuses or {}
+    host_ids = {}
+    return [detail(req, i, fault=faults.get(i.uuid),
+                   host_status=host_statuses.get(i.host), in_list=True,
+                   shape=shape, host_ids=host_ids)
+            for i in instances]
+
+
+def basic_list(req, instances):
+    """The "servers" of GET /servers: basic() of each instance."""
+    shape = Shape(req)
+    return [{"id": i.uuid, "name": i.display_name, "links": shape.server_links(i.uuid)}
+            for i in instances]
+
+
 def detail(req, instance, fault=None, show_extended=None, image=None, *,
            host_status=None, show_host_status=None, show_extra_specs=None,
            in_list=False, addresses=None, security_groups=None, volumes=None,
-           server_groups=None, pinned_az=None, scheduler_hints=None, trimmed=False):
+           server_groups=None, pinned_az=None, scheduler_hints=None, trimmed=False,
+           shape=None, host_ids=None):
     """The "server" value of GET /servers/{id}, or one entry of /servers/detail.
 
     fault:            the instance's latest InstanceFault (model or dict), or None.
@@ -102,36 +166,46 @@ def detail(req, instance, fault=None, show_extended=None, image=None, *,
     volumes:          [{"id", "delete_on_termination"}] attached volumes.
     trimmed:          the body PUT /servers/{id} answers below 2.75: none of the
                       extension keys (OS-EXT-*, OS-SRV-USG, config_drive, ...).
+    shape:            Shape(req), when the caller renders many servers.
+    host_ids:         a dict to memoize hostId per (project, host) across a page.
     """
-    version = req.version
-    admin = _is_admin(req)
+    if shape is None:
+        shape = Shape(req)
+    admin = shape.admin
     if show_extended is None:
         show_extended = admin
     if show_host_status is None:
         show_host_status = admin
     if show_extra_specs is None:
         # Nova's os-flavor-extra-specs:index default: project reader or admin.
-        show_extra_specs = admin or (
-            getattr(req.context, "project_id", None) == instance.project_id)
+        show_extra_specs = admin or shape.project_id == instance.project_id
 
+    uuid = instance.uuid
     server_status = status(instance)
+    if host_ids is None:
+        host_ident = host_id(instance)
+    else:
+        key = (instance.project_id, instance.host)
+        host_ident = host_ids.get(key)
+        if host_ident is None:
+            host_ident = host_ids[key] = host_id(instance)
     server = {
-        "id": instance.uuid,
+        "id": uuid,
         "name": instance.display_name,
         "status": server_status,
         "tenant_id": instance.project_id or "",
         "user_id": instance.user_id or "",
         "metadata": dict(instance.metadata_ or {}),
-        "hostId": host_id(instance),
-        "image": _image(req, instance, image),
-        "flavor": _flavor(req, instance, show_extra_specs),
-        "created": common.isotime(instance.created_at),
+        "hostId": host_ident,
+        "image": _image(shape, instance, image),
+        "flavor": _flavor(shape, instance, show_extra_specs),
+        "created": _isotime(instance.created_at),
         # A row never updated has no updated_at; Nova would print "now".
-        "updated": common.isotime(instance.updated_at or instance.created_at),
+        "updated": _isotime(instance.updated_at or instance.created_at),
         "addresses": dict(addresses or {}),
         "accessIPv4": instance.access_ip_v4 or "",
         "accessIPv6": instance.access_ip_v6 or "",
-        "links": req.links("servers", instance.uuid),
+        "links": shape.server_links(uuid),
         "OS-DCF:diskConfig": "MANUAL",
     }
     if server_status in _FAULT_STATUSES and fault is not None:
@@ -140,75 +214,66 @@ def detail(req, instance, fault=None, show_extended=None, image=None, *,
         server["progress"] = instance.progress or 0
 
     if trimmed:
-        server = _common_tail(server, instance, version)
-        if version >= "2.71":
+        server = _common_tail(server, instance, shape)
+        if shape.v2_71:
             server["server_groups"] = list(server_groups or [])
         return server
     server["OS-EXT-AZ:availability_zone"] = instance.availability_zone or ""
     server["config_drive"] = instance.config_drive or ""
     server["key_name"] = instance.key_name
-    server["OS-SRV-USG:launched_at"] = common.strtime(instance.launched_at)
-    server["OS-SRV-USG:terminated_at"] = common.strtime(instance.terminated_at)
+    server["OS-SRV-USG:launched_at"] = _strtime(instance.launched_at)
+    server["OS-SRV-USG:terminated_at"] = _strtime(instance.terminated_at)
     if security_groups:
         server["security_groups"] = [{"name": name} for name in security_groups]
 
     if show_extended:
-        server.update(_extended_attributes(req, instance))
-    elif version >= "2.90":
+        server["OS-EXT-SRV-ATTR:host"] = instance.host
+        server["OS-EXT-SRV-ATTR:instance_name"] = instance_name(instance)
+        server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.node
+        if shape.v2_3:
+            server["OS-EXT-SRV-ATTR:reservation_id"] = instance.reservation_id
+            server["OS-EXT-SRV-ATTR:launch_index"] = instance.launch_index or 0
+            server["OS-EXT-SRV-ATTR:hostname"] = instance.hostname or ""
+            server["OS-EXT-SRV-ATTR:kernel_id"] = instance.kernel_id
+            server["OS-EXT-SRV-ATTR:ramdisk_id"] = instance.ramdisk_id
+            server["OS-EXT-SRV-ATTR:root_device_name"] = instance.root_device_name
+            server["OS-EXT-SRV-ATTR:user_data"] = instance.user_data
+    elif shape.v2_90:
         server["OS-EXT-SRV-ATTR:hostname"] = instance.hostname or ""
 
     server["OS-EXT-STS:task_state"] = instance.task_state
     server["OS-EXT-STS:vm_state"] = instance.vm_state
     server["OS-EXT-STS:power_state"] = instance.power_state or states.NOSTATE
-    server["os-extended-volumes:volumes_attached"] = _volumes(req, volumes)
+    server["os-extended-volumes:volumes_attached"] = (
+        _volumes(req, volumes) if volumes else [])
 
-    if version >= "2.16" and show_host_status:
+    if shape.v2_16 and show_host_status:
         if host_status is None:
             host_status = "UNKNOWN" if instance.host else ""
         server["host_status"] = host_status
-    server = _common_tail(server, instance, version)
-    if version >= "2.71" and not in_list:
+    server = _common_tail(server, instance, shape)
+    if shape.v2_71 and not in_list:
         server["server_groups"] = list(server_groups or [])
-    if version >= "2.96":
+    if shape.v2_96:
         server["pinned_availability_zone"] = pinned_az
-    if version >= "2.100":
+    if shape.v2_100:
         server["scheduler_hints"] = dict(scheduler_hints or {})
     return server
 
 
-def _common_tail(server, instance, version):
+def _common_tail(server, instance, shape):
     """Keys every server body has from their microversion on, trimmed or not."""
-    if version >= "2.9":
+    if shape.v2_9:
         server["locked"] = bool(instance.locked)
-    if version >= "2.73":
+    if shape.v2_73:
         server["locked_reason"] = instance.locked_reason if instance.locked else None
-    if version >= "2.19":
+    if shape.v2_19:
         server["description"] = instance.display_description
-    if version >= "2.26":
+    if shape.v2_26:
         server["tags"] = list(instance.tags or [])
-    if version >= "2.63":
+    if shape.v2_63:
         server["trusted_image_certificates"] = None
     return server
-
-
-def _extended_attributes(req, instance):
-    """OS-EXT-SRV-ATTR:* for callers the extended-server-attributes policy allows."""
-    attrs = {
-        "OS-EXT-SRV-ATTR:host": instance.host,
-        "OS-EXT-SRV-ATTR:instance_name": instance_name(instance),
-        "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.node,
-    }
-    if req.version >= "2.3":
-        attrs.update({
-            "OS-EXT-SRV-ATTR:reservation_id": instance.reservation_id,
-            "OS-EXT-SRV-ATTR:launch_index": instance.launch_index or 0,
-            "OS-EXT-SRV-ATTR:hostname": instance.hostname or "",
-            "OS-EXT-SRV-ATTR:kernel_id": instance.kernel_id,
-            "OS-EXT-SRV-ATTR:ramdisk_id": instance.ramdisk_id,
-            "OS-EXT-SRV-ATTR:root_device_name": instance.root_device_name,
-            "OS-EXT-SRV-ATTR:user_data": instance.user_data,
-        })
-    return attrs
 
 
 def _volumes(req, volumes):
@@ -229,13 +294,14 @@ def _image_id(image_ref):
     return str(image_ref).rstrip("/").rsplit("/", 1)[-1]
 
 
-def _image(req, instance, image):
+def _image(shape, instance, image):
     """{"id", "links"} (+ "properties" at 2.98), or "" for a volume-backed server."""
     if not instance.image_ref:
         return ""
     image_id = _image_id(instance.image_ref)
-    out = {"id": image_id, "links": _bookmark(req, "images", image_id)}
-    if req.version >= "2.98":
+    out = {"id": image_id,
+           "links": [{"rel": "bookmark", "href": shape.images_bookmark + image_id}]}
+    if shape.v2_98:
         out["properties"] = image_properties(image_id, image)
     return out
 
@@ -264,12 +330,12 @@ def image_properties(image_id, image=None):
     return out
 
 
-def _flavor(req, instance, show_extra_specs):
+def _flavor(shape, instance, show_extra_specs):
     """Linked flavor before 2.47, the embedded boot-time snapshot from 2.47 on."""
     snap = instance.flavor
     if not snap:
         return {}
-    if req.version >= "2.47":
+    if shape.v2_47:
         out = {"vcpus": snap.get("vcpus") or 0,
                "ram": snap.get("memory_mb") or 0,
                "disk": snap.get("root_gb") or 0,
@@ -281,7 +347,8 @@ def _flavor(req, instance, show_extra_specs):
                                   (snap.get("extra_specs") or {}).items()}
         return out
     flavorid = str(snap.get("flavorid"))
-    return {"id": flavorid, "links": _bookmark(req, "flavors", flavorid)}
+    return {"id": flavorid,
+            "links": [{"rel": "bookmark", "href": shape.flavors_bookmark + flavorid}]}
 
 
 def _fault(req, fault):
