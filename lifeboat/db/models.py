@@ -166,6 +166,9 @@ class Instance(TimestampMixin, Base):
 class Migration(TimestampMixin, Base):
     """A live migration (the only migration type Lifeboat performs today)."""
     __tablename__ = "migrations"
+    # A drain watches one source host's migrations (source_compute + changes-since).
+    __table_args__ = (Index("ix_migrations_source_compute_updated",
+                            "source_compute", "updated_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
