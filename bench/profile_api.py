@@ -3,7 +3,7 @@ process (no socket), with wall times, SQL statement counts and a cProfile of
 one call that covers the whole request (middleware, handler, view, JSON).
 
     # the 100k-instance PostgreSQL database of bench/scale_profile_db.py
-    .venv/bin/python bench/profile_api.py --db lifeboat_prof [--prototype hypervisor-prefetch]
+    .venv/bin/python bench/profile_api.py --db lifeboat_prof
     # the embedded default: a fresh SQLite database with N servers of project admin
     .venv/bin/python bench/profile_api.py --sqlite 200
     # another checkout of the code (e.g. `git archive HEAD | tar -x -C /tmp/old`)
@@ -134,7 +134,6 @@ def main():
     p.add_argument("--profile", type=int, default=14, metavar="N",
                    help="functions of the profile to print (0: no profile)")
     p.add_argument("--sort", default="tottime", help="pstats sort key")
-    p.add_argument("--prototype", default="")
     p.add_argument("--only", default=None, help="substring of a call label")
     p.add_argument("--gc-freeze", action="store_true",
                    help="gc.freeze() once the app is built, as the binaries do "
@@ -161,9 +160,6 @@ def main():
             from lifeboat.db import schema
             print("schema at", schema.sync())
         calls = PG_CALLS
-    import aio_prototype
-    for patch in [x for x in args.prototype.split(",") if x]:
-        getattr(aio_prototype, "install_" + patch.replace("-", "_"))()
     from fastapi.testclient import TestClient
     from lifeboat.api.app import create_app
     app = create_app()

@@ -1,7 +1,6 @@
 """Scale run: 1,000 simulated compute hosts and 100,000 instances in PostgreSQL.
 
-One all-in-one process (the real `lifeboat-all-in-one`, or with --prototype the
-launcher bench/aio_prototype.py with the proposed changes patched in) with
+One `lifeboat-all-in-one` process with
 [all_in_one] compute_hosts = host0001..host1000 and [database] connection on a
 PostgreSQL database created for the run. 100,000 ACTIVE instances (100 per
 host, 100 projects) are bulk-INSERTed before it starts. Then, over loopback HTTP
@@ -22,8 +21,7 @@ unless noted:
   memory     RSS sampled all along (idle, peak under load)
 
     .venv/bin/python bench/scale.py [--hosts 1000] [--instances 100000]
-        [--prototype ticker,host-report,scheduler-cache,hypervisor-prefetch]
-        [--out bench/results/scale-baseline.json]
+        [--out bench/results/scale.json]
 """
 import argparse
 import math
@@ -91,14 +89,11 @@ def idle_window(cloud, seconds):
             "compute_services_up": up, "compute_services": total}
 
 
-def measure_scheduler(decisions, prototype):
+def measure_scheduler(decisions):
     """select_destinations() in this process against the cloud's database."""
     from lifeboat import context as lb_context
     from lifeboat.db import catalog
     from lifeboat.scheduler.manager import SchedulerManager
-    if "scheduler-cache" in prototype:
-        import aio_prototype
-        aio_prototype.install_scheduler_cache()
     snapshot = catalog.flavor_snapshot(catalog.flavor_get("1"))
     mgr = SchedulerManager()
     ctx = lb_context.get_admin_context()
@@ -313,8 +308,6 @@ def main():
     p.add_argument("--hosts", type=int, default=1000)
     p.add_argument("--instances", type=int, default=100000)
     p.add_argument("--db", default="lifeboat_scale")
-    p.add_argument("--prototype", default="",
-                   help="comma-separated patches of bench/aio_prototype.py")
     p.add_argument("--migration-seconds", type=float, default=1.0,
                    help="[fake] live_migration_seconds: the simulated transfer")
     p.add_argument("--idle-seconds", type=float, default=40)
@@ -331,9 +324,7 @@ def main():
     p.add_argument("--extra", action="append", default=[],
                    help="more options, group__name=value")
     args = p.parse_args()
-    prototype = [x for x in args.prototype.split(",") if x]
-    out = args.out or os.path.join(HERE, "results", "scale-%s.json" % (
-        "-".join(prototype) if prototype else "baseline"))
+    out = args.out or os.path.join(HERE, "results", "scale.json")
     result = {"command": " ".join([os.path.relpath(sys.executable)] + sys.argv),
               "args": vars(args), "loadavg_start": os.getloadavg(), "nproc": os.cpu_count()}
     hosts = sc.host_names(args.hosts)
@@ -341,9 +332,7 @@ def main():
     for extra in args.extra:
         k, v = extra.split("=", 1)
         options[k] = v
-    launcher = os.path.join(HERE, "aio_prototype.py") if prototype else None
-    cloud = sc.ProcCloud(hosts, database=sc.pg_url(args.db), launcher=launcher,
-                         launcher_args=["--" + x for x in prototype], **options)
+    cloud = sc.ProcCloud(hosts, database=sc.pg_url(args.db), **options)
     result["config"] = cloud.sections
     log("database %s: recreate, schema, catalog" % args.db)
     sc.recreate_database(args.db)
@@ -370,7 +359,7 @@ def main():
 
             sampler.phase = "scheduler"
             log("scheduler decisions (in-process, %d)" % args.decisions)
-            result["scheduler"] = measure_scheduler(args.decisions, prototype)
+            result["scheduler"] = measure_scheduler(args.decisions)
             log("scheduler: p50 %.1f ms p99 %.1f ms, %.1f statements/decision" % (
                 result["scheduler"]["p50_ms"], result["scheduler"]["p99_ms"],
                 result["scheduler"]["sql"]["statements_per_decision"]))

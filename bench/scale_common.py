@@ -59,8 +59,8 @@ def host_names(n):
 
 
 class ProcCloud:
-    """An all-in-one process (the real `lifeboat-all-in-one`, or the prototype
-    launcher bench/aio_prototype.py with its flags) on a config of our own."""
+    """An all-in-one process (`lifeboat-all-in-one`, or another `launcher`
+    script with `launcher_args`) on a config of our own."""
 
     def __init__(self, hosts, database=None, launcher=None, launcher_args=(),
                  start_timeout=900, **options):
