@@ -19,11 +19,14 @@ OPTS = [
                  help="RAM overcommit allowed by the scheduler."),
     cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0,
                  help="Disk overcommit allowed by the scheduler."),
-    cfg.IntOpt("reconcile_interval", default=10, min=1,
+    cfg.IntOpt("reconcile_interval", default=60, min=1,
                help="Seconds between a compute service's checks for live "
                     "migrations from its host that nobody is driving any more "
                     "(a conductor or this service died with them); see "
-                    "docs/operations.md, 'Failures'."),
+                    "docs/operations.md, 'Failures'. A dead conductor is only "
+                    "seen after service_down_time (60 s) anyway, so checking "
+                    "more often mostly costs database round trips: one per host "
+                    "per check."),
     cfg.IntOpt("live_migration_handoff_timeout", default=600, min=1,
                help="A live migration that a conductor accepted but did not hand "
                     "to its source compute within this many seconds of its last "
