@@ -152,8 +152,8 @@ def main():
     if nova and "summary" in nova:
         written.append(plot_nova(nova))
     scale = {}
-    for name, label in (("scale-baseline.json", "baseline"),
-                        ("scale-prototype.json", "prototype")):
+    for name, label in (("scale-prototype.json", "prototype (patched)"),
+                        ("scale.json", "lifeboat")):
         data = load(name)
         if data and "drain" in data:
             scale[label] = data
