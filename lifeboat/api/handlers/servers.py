@@ -149,9 +149,13 @@ def detail(req=REQ):
 
 
 def show_body(req, instance, trimmed=False):
-    faults = db_instances.latest_faults([instance.uuid])
+    # The fault is shown only for ERROR and DELETED servers (as Nova): don't
+    # read it for the others, which are most of the GETs a client polls with.
+    fault = None
+    if instance.vm_state in (states.ERROR, states.DELETED):
+        fault = db_instances.latest_faults([instance.uuid]).get(instance.uuid)
     host_status = _host_statuses(req, [instance]).get(instance.host)
-    return {"server": server_views.detail(req, instance, fault=faults.get(instance.uuid),
+    return {"server": server_views.detail(req, instance, fault=fault,
                                           host_status=host_status, trimmed=trimmed)}
 
 
