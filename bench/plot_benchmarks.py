@@ -56,10 +56,10 @@ def plot_nova(report):
     for i, k in enumerate(keys):
         ax.text(i, max(lb[i], nv[i]) * 1.25, "%.0fx" % rows[k]["lifeboat_faster_x"],
                 ha="center", fontsize=9, fontweight="bold")
-    ax.set_ylim(top=max(nv + lb) * 4)
+    ax.set_ylim(bottom=min(nv + lb) / 3, top=max(nv + lb) * 4)
     ax.set_title("Lifeboat vs upstream Nova 34, same operations, same run "
                  "(median of %d rounds)" % len(report["rounds"]), fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     out = os.path.join(IMG, "nova_baseline.png")
     fig.savefig(out, dpi=110)
