@@ -19,48 +19,54 @@ def start(context, instance_uuid, action):
         return a.id
 
 
-def _action_for(s, instance_uuid, request_id):
+def _action_id(s, instance_uuid, request_id):
+    """The id of this request's action on the instance (plain column: loading the
+    ORM object would also load every event of it, `events` being selectin)."""
     A = models.InstanceAction
-    return s.scalars(sa.select(A).where(A.instance_uuid == instance_uuid,
-                                        A.request_id == request_id)
-                     .order_by(A.id.desc())).first()
+    return s.scalar(sa.select(A.id).where(A.instance_uuid == instance_uuid,
+                                          A.request_id == request_id)
+                    .order_by(A.id.desc()).limit(1))
 
 
 def event_start(context, instance_uuid, event, host=None):
+    A, E = models.InstanceAction, models.InstanceActionEvent
     with transaction() as s:
-        action = _action_for(s, instance_uuid, context.request_id)
-        if action is None:
+        action_id = _action_id(s, instance_uuid, context.request_id)
+        if action_id is None:
             return None
-        ev = models.InstanceActionEvent(action_id=action.id, event=event, host=host)
-        s.add(ev)
-        action.updated_at = models.utcnow()
-        s.flush()
-        return ev.id
+        now = models.utcnow()
+        event_id = s.execute(sa.insert(E).values(
+            action_id=action_id, event=event, host=host, start_time=now)
+        ).inserted_primary_key[0]
+        s.execute(sa.update(A).where(A.id == action_id).values(updated_at=now))
+        return event_id
 
 
 def event_finish(context, instance_uuid, event, error=None, host=None):
     """Finish the newest open `event` of this request's action (Success/Error)."""
-    E = models.InstanceActionEvent
+    A, E = models.InstanceAction, models.InstanceActionEvent
     with transaction() as s:
-        action = _action_for(s, instance_uuid, context.request_id)
-        if action is None:
+        action_id = _action_id(s, instance_uuid, context.request_id)
+        if action_id is None:
             return
-        ev = s.scalars(sa.select(E).where(E.action_id == action.id, E.event == event,
-                                          E.finish_time.is_(None))
-                       .order_by(E.id.desc())).first()
         now = models.utcnow()
-        if ev is None:
-            ev = models.InstanceActionEvent(action_id=action.id, event=event,
-                                            host=host, start_time=now)
-            s.add(ev)
-        ev.finish_time = now
-        ev.result = "Error" if error is not None else "Success"
+        values = {"finish_time": now,
+                  "result": "Error" if error is not None else "Success"}
         if error is not None:
-            ev.traceback = "".join(tb.format_exception(error))[-4000:]
-            ev.details = str(error)[:255]
-            action.message = "Error"
-        action.updated_at = now
-        action.finish_time = now
+            values["traceback"] = "".join(tb.format_exception(error))[-4000:]
+            values["details"] = str(error)[:255]
+        event_id = s.scalar(sa.select(E.id).where(
+            E.action_id == action_id, E.event == event, E.finish_time.is_(None))
+            .order_by(E.id.desc()).limit(1))
+        if event_id is None:
+            s.execute(sa.insert(E).values(action_id=action_id, event=event, host=host,
+                                          start_time=now, **values))
+        else:
+            s.execute(sa.update(E).where(E.id == event_id).values(**values))
+        action = {"updated_at": now, "finish_time": now}
+        if error is not None:
+            action["message"] = "Error"
+        s.execute(sa.update(A).where(A.id == action_id).values(**action))
 
 
 def list_(instance_uuid, limit=None, marker=None, changes_since=None,
@@ -86,8 +92,11 @@ def list_(instance_uuid, limit=None, marker=None, changes_since=None,
 
 
 def get(instance_uuid, request_id):
+    A = models.InstanceAction
     with transaction(read_only=True) as s:
-        a = _action_for(s, instance_uuid, request_id)
+        a = s.scalars(sa.select(A).where(A.instance_uuid == instance_uuid,
+                                         A.request_id == request_id)
+                      .order_by(A.id.desc())).first()
     if a is None:
         raise exception.InstanceActionNotFound(request_id=request_id,
                                                instance_uuid=instance_uuid)
