@@ -30,6 +30,14 @@ def load(name):
         return json.load(f)
 
 
+def _save(fig, name):
+    fig.tight_layout()
+    out = os.path.join(IMG, name)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def plot_nova(report):
     rows = report["summary"]
     keys = ["boot_rate", "boot_sequential", "list_detail", "rescue_unrescue",
@@ -60,11 +68,7 @@ def plot_nova(report):
     ax.set_title("Lifeboat vs upstream Nova 34, same operations, same run "
                  "(median of %d rounds)" % len(report["rounds"]), fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
-    out = os.path.join(IMG, "nova_baseline.png")
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, "nova_baseline.png")
 
 
 def plot_scale(results):
@@ -113,11 +117,7 @@ def plot_scale(results):
     ax.set_ylabel("makespan, s (log)")
     ax.set_title("drain 100 instances, max N in flight", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    out = os.path.join(IMG, "scale.png")
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, "scale.png")
 
 
 def plot_control_plane(data):
@@ -138,11 +138,7 @@ def plot_control_plane(data):
     ax.set_ylim(bottom=0)
     ax.set_title("live migration control plane, embedded default", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    out = os.path.join(IMG, "control_plane.png")
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, "control_plane.png")
 
 
 def main():

@@ -42,16 +42,8 @@ def _summary(times, counter, n):
 
 
 def measure(decisions, rate, seconds):
-    from lifeboat import context as lb_context
     from lifeboat.conf import CONF
-    from lifeboat.db import catalog
-    from lifeboat.scheduler.manager import SchedulerManager
-    flavor = catalog.flavor_snapshot(catalog.flavor_get("1"))
-    mgr = SchedulerManager()
-    ctx = lb_context.get_admin_context()
-    specs = [{"flavor": flavor, "num": 1},
-             {"flavor": flavor, "num": 1, "ignore_hosts": ["host0001"],
-              "rescued_live_migration": True, "hypervisor_type": "fake"}]
+    mgr, ctx, specs = sc.scheduler_under_test()
     out = {"hosts": None, "options": {
         k: getattr(CONF.filter_scheduler, k) for k in (
             "host_usage_refresh_seconds", "compute_node_refresh_seconds",
@@ -97,19 +89,9 @@ def measure(decisions, rate, seconds):
         out["loadavg_after"] = os.getloadavg()
     finally:
         counter.close()
-    # Where the time goes: cProfile of 50 decisions.
-    import cProfile
-    import io
-    import pstats
-    prof = cProfile.Profile()
-    prof.enable()
-    for i in range(50):
-        mgr.select_destinations(ctx, specs[i % 2])
-    prof.disable()
+    profile = sc.profile_decisions(mgr, ctx, specs)
     mgr.cleanup_host()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(18)
-    return out, buf.getvalue()[-6000:]
+    return out, profile
 
 
 def main():

@@ -91,16 +91,8 @@ def idle_window(cloud, seconds):
 
 def measure_scheduler(decisions):
     """select_destinations() in this process against the cloud's database."""
-    from lifeboat import context as lb_context
-    from lifeboat.db import catalog
-    from lifeboat.scheduler.manager import SchedulerManager
-    snapshot = catalog.flavor_snapshot(catalog.flavor_get("1"))
-    mgr = SchedulerManager()
-    ctx = lb_context.get_admin_context()
+    mgr, ctx, specs = sc.scheduler_under_test()
     counter = sc.SqlCounter()
-    specs = [{"flavor": snapshot, "num": 1},
-             {"flavor": snapshot, "num": 1, "ignore_hosts": ["host0001"],
-              "rescued_live_migration": True, "hypervisor_type": "fake"}]
     for _ in range(5):  # warm the engine, caches and the pool
         mgr.select_destinations(ctx, specs[0])
     counter.reset()
@@ -113,21 +105,12 @@ def measure_scheduler(decisions):
            "sql_seconds_per_decision": counter.seconds / decisions,
            "top": [(k, n, round(t, 4)) for k, (n, t) in counter.top(5)]}
     counter.close()
-    # Where the time goes: cProfile of 50 decisions.
-    import cProfile
-    import io
-    import pstats
-    prof = cProfile.Profile()
-    prof.enable()
-    for i in range(50):
-        mgr.select_destinations(ctx, specs[i % 2])
-    prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(18)
+    profile = sc.profile_decisions(mgr, ctx, specs)
+    mgr.cleanup_host()
     ms = [t * 1000 for t in times]
     return {"n": decisions, "p50_ms": percentile(ms, 50), "p90_ms": percentile(ms, 90),
             "p99_ms": percentile(ms, 99), "max_ms": max(ms), "sql": sql,
-            "profile_top": buf.getvalue()[-6000:]}
+            "profile_top": profile}
 
 
 def boot_burst(cloud, image, n, poll=0.2):

@@ -89,6 +89,19 @@ def _connect_args(url, timeout):
     return {}
 
 
+# Values named in one `col IN (...)`: well under the bind-parameter limits of
+# SQLite (32,766) and PostgreSQL (65,535), so one statement per page of any
+# realistic size.
+IN_CHUNK = 5000
+
+
+def in_chunks(values):
+    """The distinct, non-empty `values`, sorted, in lists of at most IN_CHUNK:
+    one `IN (...)` each."""
+    values = sorted({v for v in values if v})
+    return [values[i:i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)]
+
+
 def changed_between(query, model, filters):
     """Nova's changes-since / changes-before filters on a model's update time
     (its creation time if it was never updated)."""

@@ -1,7 +1,7 @@
 """What /os-hypervisors shows of the instances on compute hosts, a page at a time.
 
-One statement per call whatever the number of hosts (up to `CHUNK` hosts per
-statement): the servers of a page of hosts as plain columns, grouped here by
+One statement per call whatever the number of hosts (up to
+`engine.IN_CHUNK` hosts per statement): the servers of a page of hosts as plain columns, grouped here by
 host, or a per-host count summed in SQL. The API used to ask
 `instances.list_(host=...)` once per compute node (1,000 statements for a
 1,000-host detail list).
@@ -11,21 +11,11 @@ import collections
 import sqlalchemy as sa
 
 from lifeboat.db import models
-from lifeboat.db.engine import transaction
-
-# Hosts named in one `host IN (...)`: well under the bind-parameter limits of
-# SQLite (32,766) and PostgreSQL (65,535), so one statement per page of any
-# realistic size.
-CHUNK = 5000
+from lifeboat.db.engine import in_chunks, transaction
 
 # A live instance as the hypervisor views use it (servers list, workload).
 ServerRow = collections.namedtuple("ServerRow",
                                    "uuid display_name vm_state task_state")
-
-
-def _chunks(hosts):
-    hosts = sorted({h for h in hosts if h})
-    return [hosts[i:i + CHUNK] for i in range(0, len(hosts), CHUNK)]
 
 
 def servers_by_host(hosts):
@@ -34,7 +24,7 @@ def servers_by_host(hosts):
     without instances are absent."""
     I = models.Instance
     found = {}
-    chunks = _chunks(hosts)
+    chunks = in_chunks(hosts)
     if not chunks:
         return found
     with transaction(read_only=True) as s:
@@ -68,23 +58,8 @@ def count_by_host(vm_states=(), task_states=(), hosts=None):
         if hosts is None:
             statements = [base.where(I.host.isnot(None))]
         else:
-            statements = [base.where(I.host.in_(chunk)) for chunk in _chunks(hosts)]
+            statements = [base.where(I.host.in_(chunk)) for chunk in in_chunks(hosts)]
         for q in statements:
             for host, n in s.execute(q):
                 found[host] = found.get(host, 0) + n
-    return found
-
-
-def compute_services_by_host(hosts, binary="nova-compute"):
-    """{host: Service} of the `binary` services on `hosts` (one statement)."""
-    S = models.Service
-    found = {}
-    chunks = _chunks(hosts)
-    if not chunks:
-        return found
-    with transaction(read_only=True) as s:
-        for chunk in chunks:
-            for svc in s.scalars(sa.select(S).where(S.binary == binary,
-                                                    S.host.in_(chunk))):
-                found[svc.host] = svc
     return found

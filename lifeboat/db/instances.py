@@ -261,21 +261,6 @@ def _after_marker(model, marker, sort_keys, sort_dirs):
     return sa.or_(*clauses)
 
 
-def compute_services_of(hosts):
-    """(host, forced_down, disabled, last_seen_up) rows of the nova-compute
-    services of `hosts`: what a list page needs for its servers' host_status,
-    in one plain-column query (every compute service past a few dozen hosts:
-    cheaper than a long IN list) instead of every service as an object."""
-    S = models.Service
-    hosts = set(hosts)
-    q = (sa.select(S.host, S.forced_down, S.disabled, S.last_seen_up)
-         .where(S.binary == "nova-compute").order_by(S.id))
-    if len(hosts) <= 50:
-        q = q.where(S.host.in_(sorted(hosts)))
-    with transaction(read_only=True) as s:
-        return [row for row in s.execute(q) if row.host in hosts]
-
-
 def usage_by_host(host=None):
     """{host: (instances, vcpus, memory_mb, disk_gb)} of live instances, summed in
     SQL, plus what in-progress migrations have claimed on their destinations.

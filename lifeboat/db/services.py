@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from lifeboat import exception
 from lifeboat.conf import CONF
 from lifeboat.db import models
-from lifeboat.db.engine import MAX_INT, transaction
+from lifeboat.db.engine import MAX_INT, in_chunks, transaction
 
 
 def register(host, binary, topic, version):
@@ -99,6 +99,26 @@ def get_by_host_binary(host, binary):
     with transaction(read_only=True) as s:
         return s.scalars(sa.select(models.Service).where(
             models.Service.host == host, models.Service.binary == binary)).first()
+
+
+def compute_services_by_host(hosts, columns=None):
+    """{host: its nova-compute service} for `hosts`, one statement per
+    IN_CHUNK hosts: Service objects, or with `columns` plain rows of those
+    columns and `host` (a page of servers needs four columns of up to a
+    thousand services, not the objects)."""
+    S = models.Service
+    if columns is None:
+        query = sa.select(S)
+    else:
+        query = sa.select(S.host, *(getattr(S, c) for c in columns))
+    found = {}
+    with transaction(read_only=True) as s:
+        for chunk in in_chunks(hosts):
+            q = query.where(S.binary == "nova-compute", S.host.in_(chunk))
+            rows = s.scalars(q) if columns is None else s.execute(q)
+            for row in rows:
+                found[row.host] = row
+    return found
 
 
 def update(service_id, **values):

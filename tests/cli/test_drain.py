@@ -354,16 +354,20 @@ def test_second_drain_refuses_then_ctrl_c_aborts_the_first(live):
     assert _service(admin, "host1")["disabled_reason"] == "first"
 
 
-def test_library_busy_instance_stale_and_foreign_markers(live):
-    """Drainer used from Python on an openstacksdk connection (docs/drain.md)."""
+def _sdk(live):
+    """An openstacksdk connection to the live cloud as admin (noauth2)."""
     import openstack
-
-    from lifeboat.cli import host as host_cli
-    admin = live.admin
-    conn = openstack.connection.Connection(
+    return openstack.connection.Connection(
         auth_type="admin_token",
         auth={"endpoint": live.base + "/v2.1", "token": "admin:admin"},
         compute_endpoint_override=live.base + "/v2.1")
+
+
+def test_library_busy_instance_stale_and_foreign_markers(live):
+    """Drainer used from Python on an openstacksdk connection (docs/drain.md)."""
+    from lifeboat.cli import host as host_cli
+    admin = live.admin
+    conn = _sdk(live)
 
     def drainer(**kw):
         return drain_lib.Drainer(conn, "host1", poll_interval=0.05, settle=0.05,
@@ -421,12 +425,8 @@ def test_ended_migrations_are_noticed_within_notice_interval(live):
     """A migration that ends frees its slot at once: the drain learns it from
     one /os-migrations changes-since request every notice_interval, not from
     the look at each server every poll_interval."""
-    import openstack
     admin = live.admin
-    conn = openstack.connection.Connection(
-        auth_type="admin_token",
-        auth={"endpoint": live.base + "/v2.1", "token": "admin:admin"},
-        compute_endpoint_override=live.base + "/v2.1")
+    conn = _sdk(live)
 
     def drain(**kw):
         result = drain_lib.Drainer(conn, "host1", max_concurrent=1, settle=0.05,

@@ -78,7 +78,7 @@ def _with_services(nodes):
         svc = node.service
         return svc if svc is not None and svc.binary == COMPUTE else None
     missing = [n.host for n in nodes if joined(n) is None]
-    others = db_usage.compute_services_by_host(missing, COMPUTE) if missing else {}
+    others = db_services.compute_services_by_host(missing) if missing else {}
     pairs = []
     for node in nodes:
         svc = joined(node) or others.get(node.host)

@@ -1,5 +1,4 @@
 """/servers: create, list, show, update, delete."""
-import datetime
 
 from fastapi import APIRouter
 
@@ -12,7 +11,7 @@ from lifeboat.compute import api as compute_api
 from lifeboat.compute import states
 from lifeboat.conf import CONF
 from lifeboat.db import instances as db_instances
-from lifeboat.db import models
+from lifeboat.db import services as db_services
 
 router = APIRouter()
 COMPUTE = compute_api.API()
@@ -123,18 +122,16 @@ def _host_statuses(req, instances):
     hosts = sorted({i.host for i in instances if i.host})
     if not hosts:
         return {}
-    # db_services.is_up() for every row, with the clock and the option read once.
-    now = models.utcnow()
-    down_after = datetime.timedelta(seconds=CONF.service_down_time)
     result = {}
-    for service in db_instances.compute_services_of(hosts):
-        if (service.forced_down or service.last_seen_up is None
-                or now - service.last_seen_up > down_after):
-            result[service.host] = "DOWN"
+    services = db_services.compute_services_by_host(
+        hosts, columns=("forced_down", "disabled", "last_seen_up"))
+    for host, service in services.items():
+        if not db_services.is_up(service):
+            result[host] = "DOWN"
         elif service.disabled:
-            result[service.host] = "MAINTENANCE"
+            result[host] = "MAINTENANCE"
         else:
-            result[service.host] = "UP"
+            result[host] = "UP"
     return result
 
 
