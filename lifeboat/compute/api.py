@@ -210,12 +210,7 @@ class API:
                                                states.ERROR])
         image_id = (rescue_image_ref or instance.image_ref
                     or CONF.libvirt.rescue_image_id)
-        try:
-            image = image_api.get(context, image_id)
-        except exception.ImageNotFound:
-            raise exception.Invalid("Rescue image %s could not be found." % image_id)
-        if image.status != "active":
-            raise exception.Invalid("Rescue image %s is not active." % image_id)
+        image = _active_image(context, image_id, "Rescue image")
         password = admin_password or generate_password()
         self._start_task(
             context, instance, "rescue", "rescue", states.RESCUING,
@@ -242,12 +237,7 @@ class API:
         vm_states = [states.ACTIVE, states.STOPPED, states.ERROR]
         self._check_lock(context, instance)
         self._check_state(instance, "rebuild", vm_states)
-        try:
-            image = image_api.get(context, image_ref)
-        except exception.ImageNotFound:
-            raise exception.Invalid("Image %s could not be found." % image_ref)
-        if image.status != "active":
-            raise exception.Invalid("Image %s is not active." % image_ref)
+        image = _active_image(context, image_ref, "Image")
         if (image.min_ram or 0) > instance.memory_mb:
             raise exception.Invalid("Flavor's memory is too small for requested image.")
         if (image.min_disk or 0) > instance.root_gb and instance.root_gb:
@@ -370,3 +360,15 @@ def _hostname(display_name):
             out.append("-")
     name = "".join(out).strip("-.")[:63]
     return name or "server"
+
+
+def _active_image(context, image_id, label):
+    """The image a rescue or rebuild uses; 400 (Nova's wording, `label` first)
+    when it is missing or not active."""
+    try:
+        image = image_api.get(context, image_id)
+    except exception.ImageNotFound:
+        raise exception.Invalid("%s %s could not be found." % (label, image_id))
+    if image.status != "active":
+        raise exception.Invalid("%s %s is not active." % (label, image_id))
+    return image
