@@ -103,7 +103,7 @@ class Service:
     def _heartbeat_once(self):
         db_services.heartbeat(self.service_ref.id, self.version)
         if hasattr(self.manager, "report"):
-            self.manager.report()
+            self.manager.report(only_if_changed=True)
 
     def _periodic_once(self):
         self.manager.periodic_tasks()

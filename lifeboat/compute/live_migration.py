@@ -14,6 +14,7 @@ import time
 from lifeboat import exception
 from lifeboat.compute import rpcapi as compute_rpcapi
 from lifeboat.compute import states
+from lifeboat.compute.usage import changes_usage
 from lifeboat.db import actions as db_actions
 from lifeboat.db import instances as db_instances
 from lifeboat.db import migrations as db_migrations
@@ -79,6 +80,7 @@ class LiveMigrationManagerMixin:
             return self._controls.setdefault(int(migration_id), _Control())
 
     # --- checks (called by the conductor) -------------------------------
+    @changes_usage
     def check_can_live_migrate_destination(self, context, instance_uuid, block_migration):
         """On the destination: our checks, then the source's, combined."""
         instance = db_instances.get(instance_uuid)
@@ -103,6 +105,7 @@ class LiveMigrationManagerMixin:
         return self.driver.check_can_live_migrate_source(context, instance, migrate_data)
 
     # --- the migration, on the source -----------------------------------
+    @changes_usage
     def live_migration(self, context, instance_uuid, migration_id, migrate_data):
         control = self._control(migration_id)
         control.started = True
@@ -196,6 +199,7 @@ class LiveMigrationManagerMixin:
             LOG.warning("Could not settle %s after migration: %s", instance_uuid, e)
 
     # --- on the destination ---------------------------------------------
+    @changes_usage
     def pre_live_migration(self, context, instance_uuid, migrate_data):
         db_actions.event_start(context, instance_uuid, "compute_pre_live_migration",
                                host=self.host)
@@ -210,6 +214,7 @@ class LiveMigrationManagerMixin:
                                 host=self.host)
         return data
 
+    @changes_usage
     def post_live_migration_at_destination(self, context, instance_uuid, migrate_data):
         instance = db_instances.get(instance_uuid)
         self.driver.post_live_migration_at_destination(context, instance, migrate_data)
@@ -218,6 +223,7 @@ class LiveMigrationManagerMixin:
                                 task_state=None, host=self.host, node=self.host,
                                 power_state=power)
 
+    @changes_usage
     def rollback_live_migration_at_destination(self, context, instance_uuid,
                                                migrate_data):
         instance = db_instances.get(instance_uuid, read_deleted=True)
@@ -231,6 +237,7 @@ class LiveMigrationManagerMixin:
     def live_migration_force_complete(self, context, instance_uuid, migration_id):
         self._control(migration_id).force_complete.set()
 
+    @changes_usage
     def abort_live_migration_for_delete(self, context, instance):
         """Delete during a migration: abort it and wait until it has unwound.
 

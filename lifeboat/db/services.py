@@ -1,5 +1,6 @@
 """Services and compute nodes: registration, heartbeats, capability reports."""
 import datetime
+import functools
 import uuid as uuidlib
 
 import sqlalchemy as sa
@@ -7,7 +8,7 @@ import sqlalchemy as sa
 from lifeboat import exception
 from lifeboat.conf import CONF
 from lifeboat.db import models
-from lifeboat.db.engine import MAX_INT, in_chunks, transaction
+from lifeboat.db.engine import MAX_INT, core_transaction, in_chunks, transaction
 
 
 def register(host, binary, topic, version):
@@ -28,13 +29,22 @@ def register(host, binary, topic, version):
 
 
 def heartbeat(service_id, version=None):
-    with transaction() as s:
-        values = {"last_seen_up": models.utcnow(),
-                  "report_count": models.Service.report_count + 1}
-        if version is not None:
-            values["version"] = version
-        s.execute(sa.update(models.Service).where(models.Service.id == service_id)
-                  .values(**values))
+    """Mark the service up: one UPDATE, on a Core connection, of a statement
+    built once (at 1,000 hosts the all-in-one sends a hundred a second)."""
+    params = {"service_id": service_id, "now": models.utcnow()}
+    if version is not None:
+        params["version"] = version
+    with core_transaction() as conn:
+        conn.execute(_heartbeat_statement(version is not None), params)
+
+
+@functools.lru_cache(maxsize=2)
+def _heartbeat_statement(with_version):
+    S = models.Service
+    values = {"last_seen_up": sa.bindparam("now"), "report_count": S.report_count + 1}
+    if with_version:
+        values["version"] = sa.bindparam("version")
+    return sa.update(S).where(S.id == sa.bindparam("service_id")).values(**values)
 
 
 def destroy(service_id):

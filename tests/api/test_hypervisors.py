@@ -267,6 +267,40 @@ def test_usage_after_boot(admin):
     assert stats["running_vms"] == 1
 
 
+
+def _running_vms(client):
+    return {n["hypervisor_hostname"]: n["running_vms"]
+            for n in _list(client, "/os-hypervisors/detail")}
+
+
+def test_usage_follows_migration_and_delete(admin):
+    """Each host's heartbeat re-audits its usage after it handled an instance
+    arriving or leaving (not only at the periodic audit)."""
+    sid = admin.boot(host="host1")
+    admin.wait_until(lambda: _running_vms(admin)["host1"] == 1, "host1 to count it")
+    r = admin.at("2.30").action(sid, {"os-migrateLive": {
+        "host": "host2", "block_migration": "auto"}})
+    assert r.status_code == 202
+    admin.wait_for(sid, status="ACTIVE", task_state=None, host="host2")
+    admin.wait_until(lambda: _running_vms(admin) == {"host1": 0, "host2": 1, "host3": 0},
+                     "both hosts to report the move")
+    assert admin.delete("/servers/%s" % sid).status_code == 204
+    admin.wait_until(lambda: _running_vms(admin)["host2"] == 0, "host2 to drop it")
+
+
+def test_periodic_audit_counts_what_no_rpc_announced(make_cloud):
+    """A change no RPC of the host announced (here: rows written straight to
+    the database, as a local delete would) shows at the periodic audit."""
+    cloud = make_cloud(periodic_interval=1)
+    admin = cloud.client()
+    sid = admin.boot(host="host1")
+    admin.wait_until(lambda: _running_vms(admin)["host1"] == 1, "host1 to count it")
+    with db_engine.transaction() as s:
+        s.execute(sa.text("UPDATE instances SET deleted = id WHERE uuid = :u"),
+                  {"u": sid})
+    admin.wait_until(lambda: _running_vms(admin)["host1"] == 0,
+                     "the periodic audit to drop it")
+
 # --- statements per request ----------------------------------------------------------
 
 @contextlib.contextmanager
