@@ -22,7 +22,9 @@ from lifeboat.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL = 0.2  # seconds between progress writes to the database
+# Seconds between progress writes to the migration record: Nova's libvirt
+# monitor's period. At 0.2 s, 16 migrations in flight wrote 80 times a second.
+PROGRESS_INTERVAL = 0.5
 DELETE_ABORT_WAIT = 120  # seconds a delete waits for a migration to unwind
 
 
