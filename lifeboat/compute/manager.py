@@ -7,6 +7,7 @@ put the instance back in a consistent state. Live migration lives in
 compute/live_migration.py (mixed in below).
 """
 import logging
+import time
 
 from lifeboat import exception
 from lifeboat.compute import capabilities as caps
@@ -55,6 +56,7 @@ class ComputeManager(LiveMigrationManagerMixin):
         self.service_ref = None
         self._reported = None   # what the compute node row holds, as we wrote it
         self.usage_changed = True   # see report()
+        self._power_synced_at = None   # monotonic time of the last power-state sync
         super().__init__()
 
     # --- service hooks --------------------------------------------------
@@ -92,7 +94,11 @@ class ComputeManager(LiveMigrationManagerMixin):
 
     def periodic_tasks(self):
         self._poll_rescued_instances()
-        self._sync_power_states()
+        now = time.monotonic()
+        if self._power_synced_at is None or \
+                now - self._power_synced_at >= CONF.sync_power_state_interval:
+            self._power_synced_at = now
+            self._sync_power_states()
         self.report()
 
     def recover_interrupted_work(self):

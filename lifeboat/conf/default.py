@@ -27,7 +27,14 @@ OPTS = [
                     "are skipped until it ends."),
     cfg.IntOpt("periodic_interval", default=60, min=1,
                help="Seconds between runs of each compute service's periodic "
-                    "tasks (rescue timeout, power-state sync)."),
+                    "tasks (rescue timeout, resource audit, and the power-state "
+                    "sync when due)."),
+    cfg.IntOpt("sync_power_state_interval", default=600,
+               help="Seconds between a compute service's syncs of the power "
+                    "states its driver reports into the database (Nova's option "
+                    "and default); checked at each run of the periodic tasks, "
+                    "so it takes effect in steps of periodic_interval. 0 or "
+                    "less: at every run of the periodic tasks."),
     cfg.StrOpt("compute_driver", default="fake", choices=["fake", "libvirt"],
                help="Virt driver used by compute services."),
     cfg.StrOpt("default_rescue_image_name", default="cirros-rescue",

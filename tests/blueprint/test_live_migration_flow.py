@@ -1,6 +1,7 @@
 """Live migration outcomes for every state: success, failure, abort, force-complete,
 the point of no return, delete during a migration, and Nova's pre-check rules."""
 import threading
+import time
 
 import pytest
 
@@ -155,8 +156,20 @@ def test_disabled_destination_refused(admin):
         assert host_of(admin.wait_for(sid, status="ACTIVE", task_state=None)) != "host2"
 
 
+def test_power_state_sync_waits_for_its_interval(make_cloud):
+    """The periodic tasks run every second here, but the power-state sync only
+    every sync_power_state_interval (the first one at start-up)."""
+    cloud = make_cloud(periodic_interval=1, sync_power_state_interval=3600)
+    admin = cloud.client("admin")
+    sid = admin.boot(host="host1")
+    time.sleep(1.5)                               # the first sync has run
+    guests(cloud, "host1")[sid].power_state = 4   # the guest powered itself off
+    time.sleep(3)                                 # three more periodic runs
+    assert admin.server(sid)["OS-EXT-STS:power_state"] == 1
+
+
 def test_guest_shut_down_from_inside_is_refused(make_cloud):
-    cloud = make_cloud(periodic_interval=1)
+    cloud = make_cloud(periodic_interval=1, sync_power_state_interval=0)
     admin = cloud.client("admin")
     sid = _start(admin, "RESCUE")
     guests(cloud, "host1")[sid].power_state = 4   # the guest powered itself off
@@ -206,7 +219,7 @@ def test_named_disabled_destination_refused_unless_forced(admin):
 
 
 def test_guest_shut_down_below_2_34_is_nova_409(make_cloud):
-    cloud = make_cloud(periodic_interval=1)
+    cloud = make_cloud(periodic_interval=1, sync_power_state_interval=0)
     admin = cloud.client("admin")
     sid = _start(admin, "ACTIVE")
     guests(cloud, "host1")[sid].power_state = 4

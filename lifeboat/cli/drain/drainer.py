@@ -98,6 +98,7 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         self._flavor_ram = {}
         self._started = time.monotonic()
         self._feed_since = None        # changes-since of the next feed request
+        self._floor = self._floor_at = None   # see MigrationMixin._known_max_id
         self._feed_due = 0.0
         self._feed_off = False
 
@@ -137,8 +138,11 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
     def run(self):
         self._started = time.monotonic()
         service = get_service(self.cloud, self.host)
-        self._hypervisors(refresh=True)
-        self._check_targets()
+        if self.targets or self.dry_run:
+            # Otherwise the scheduler chooses, and the hypervisors are read
+            # only for a retry (a large cloud's list is not free).
+            self._hypervisors(refresh=True)
+            self._check_targets()
         if self.dry_run:
             return self._plan(service)
         if service.get("state") == "down":
@@ -278,7 +282,7 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
                 if report.state in ("migrating", "waiting") and (
                         report.id in ended or time.monotonic() >= report.next_look):
                     report.next_look = time.monotonic() + self.poll_interval
-                    self._poll(report)
+                    self._poll(report, ended_by_feed=report.id in ended)
             if self._stop.is_set() and self.abort_on_interrupt:
                 self._abort_running()
             if not self._stop.is_set():

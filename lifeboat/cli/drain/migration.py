@@ -36,8 +36,10 @@ _DEST_UNSUPPORTED = re.compile(r"not supported by the destination compute node "
 # How far back of the newest change seen the next changes-since starts: a record
 # updated a moment before another but committed after it is not missed.
 FEED_MARGIN = datetime.timedelta(seconds=2)
-# A newest-migration id fetched ahead of a start is used for this long.
+# A newest-migration id fetched ahead of a start is used for this long, and
+# the cloud's newest (2.59+, see _known_max_id) is read again after as long.
 KNOWN_AHEAD_MAX_AGE = 60.0
+MIGRATION_FLOOR_MAX_AGE = KNOWN_AHEAD_MAX_AGE
 
 
 def _api_time(text):
@@ -58,6 +60,24 @@ class MigrationMixin:
 
     # --- one migration --------------------------------------------------------------
     def _known_max_id(self, server_id):
+        """An id at least as large as that of every migration `server_id` has
+        now: what tells our coming migration's record from its earlier ones.
+
+        At 2.59+ it is the cloud's newest migration id, read at most every
+        MIGRATION_FLOOR_MAX_AGE and shared by every start meanwhile (one
+        request instead of one per start, the slowest request of a drain).
+        Stale, it is only lower than it could be: our record is then still the
+        newest of the server's above it. Below 2.59, the server's own newest."""
+        if self.cloud.at_least(CHANGES_SINCE_MICROVERSION):
+            now = time.monotonic()
+            if self._floor_at is None or now - self._floor_at >= MIGRATION_FLOOR_MAX_AGE:
+                try:
+                    newest = self.cloud.get("/os-migrations?limit=1").get("migrations", [])
+                except ApiError:
+                    return None
+                self._floor = max((m["id"] for m in newest), default=0)
+                self._floor_at = now
+            return self._floor
         try:
             records = _pages(self.cloud, "/os-migrations?instance_uuid=%s" % server_id,
                              "migrations")
@@ -174,7 +194,14 @@ class MigrationMixin:
             return
         self._finish(report, FAILED, error=self._join_errors(report, message))
 
-    def _poll(self, report):
+    def _poll(self, report, ended_by_feed=False):
+        if report.state == "migrating" and not ended_by_feed and self._feed_on() \
+                and self._progress(report) not in FINAL_MIGRATION_STATUSES:
+            # The feed notices ends: the look at a running migration is its
+            # record alone (progress, and whether it ended after all); the
+            # server is read once the record is final or cannot be found.
+            self._check_attempt_timeout(report)
+            return
         try:
             server = self.cloud.get("/servers/%s" % report.id)["server"]
         except ApiError as e:
@@ -204,24 +231,30 @@ class MigrationMixin:
             self._ended(report, server)
             return
         self._progress(report)
-        if now - report.attempt_started > self.timeout:
+        self._check_attempt_timeout(report)
+
+    def _check_attempt_timeout(self, report):
+        if time.monotonic() - report.attempt_started > self.timeout:
             self._release_reservation(report)
             self._finish(report, TIMED_OUT, error=(
                 "migration still %s after %ss; left running" % (
                     report.migration_status, self.timeout)))
 
     def _progress(self, report):
+        """Progress of our migration of `report` from its record (2.23+), into
+        the report and the display. Returns the record's status, or None when
+        there is no record to read (none yet, an error, or below 2.23)."""
         if not self.cloud.at_least("2.23"):
-            return
+            return None
         try:
             current = self.cloud.get("/servers/%s/migrations" % report.id).get(
                 "migrations", [])
         except ApiError:
-            return
+            return None
         ours = [m for m in current if report.known_id is None
                 or m["id"] > report.known_id]
         if not ours:
-            return
+            return None
         m = max(ours, key=lambda m: m["id"])
         report.migration_id = m["id"]
         report.migration_status = m.get("status")
@@ -230,6 +263,7 @@ class MigrationMixin:
         report.memory_total = m.get("memory_total_bytes")
         report.memory_processed = m.get("memory_processed_bytes")
         self.observer.update(report)
+        return report.migration_status
 
     # --- noticing ends -----------------------------------------------------------------
     def _feed_on(self):
