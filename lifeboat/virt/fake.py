@@ -196,6 +196,11 @@ class FakeDriver(driver.ComputeDriver):
         duration = CONF.fake.live_migration_seconds
         fail = dest in CONF.fake.hosts_failing_live_migration
         steps = max(1, int(duration / 0.05)) if duration else 1
+        # Steps on an absolute schedule: the simulated transfer takes
+        # `duration` however late a busy process wakes this thread for each
+        # step (a relative sleep per step added every wake-up's delay, up to
+        # 0.1 s per migration with 16 in flight).
+        started = time.monotonic()
         for step in range(1, steps + 1):
             if monitor.abort_requested():
                 raise driver.LiveMigrationAborted()
@@ -215,7 +220,7 @@ class FakeDriver(driver.ComputeDriver):
                 disk_remaining=disk_total - disk_done))
             if step == steps:
                 break
-            time.sleep(duration / steps)
+            time.sleep(max(0.0, started + duration * step / steps - time.monotonic()))
         if fail:
             raise exception.HypervisorError(
                 reason="Live migration to %s failed: destination refused the "

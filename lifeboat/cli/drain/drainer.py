@@ -275,18 +275,17 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         while not self._hard.is_set():
             self._check_marker()
             self._announce_stop()
+            # Ends the feed showed first, then refill the freed slots, then
+            # the looks that are due: with many migrations in flight a round
+            # of looks takes a while, and a slot should not wait for it.
             ended = self._noticed_ends()
-            for report in list(self.reports.values()):
-                if self._hard.is_set():
-                    break
-                if report.state in ("migrating", "waiting") and (
-                        report.id in ended or time.monotonic() >= report.next_look):
-                    report.next_look = time.monotonic() + self.poll_interval
-                    self._poll(report, ended_by_feed=report.id in ended)
+            self._look(lambda r: r.id in ended, ended)
             if self._stop.is_set() and self.abort_on_interrupt:
                 self._abort_running()
             if not self._stop.is_set():
                 self._start_some()
+            self._look(lambda r: time.monotonic() >= r.next_look, ended)
+            if not self._stop.is_set():
                 self._fetch_ahead()
             self.max_in_progress = max(self.max_in_progress, self._in_progress())
             self.observer.tick(self)
@@ -299,6 +298,15 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
                 break
             self._hard.wait(self._round_interval())
         self._settle_leftovers()
+
+    def _look(self, due, ended):
+        """Poll every migrating or waiting server for which `due(report)`."""
+        for report in list(self.reports.values()):
+            if self._hard.is_set():
+                return
+            if report.state in ("migrating", "waiting") and due(report):
+                report.next_look = time.monotonic() + self._look_interval(report)
+                self._poll(report, ended_by_feed=report.id in ended)
 
     def _announce_stop(self):
         if self.interrupted and "stop" not in self._announced:
