@@ -149,7 +149,7 @@ class ComputeManager(LiveMigrationManagerMixin):
                                                     actual=instance.task_state)
             values = work(instance) or {}
             db_instances.transition(instance_uuid, expected_task_state=task_state,
-                                    task_state=None, **values)
+                                    task_state=None, load=False, **values)
         except exception.InstanceNotFound as e:
             if _instance_exists(instance_uuid):
                 # The hypervisor lost the guest: a failure, not a deletion.
@@ -254,7 +254,7 @@ class ComputeManager(LiveMigrationManagerMixin):
             instance = db_instances.get(instance_uuid)
             values = work(instance)
             db_instances.transition(instance_uuid, expected_task_state=states.RESCUING,
-                                    task_state=None, **values)
+                                    task_state=None, load=False, **values)
         except exception.InstanceNotFound:
             return
         except Exception as e:

@@ -1,4 +1,6 @@
 """Instance actions, their events, and nothing else."""
+import collections
+import threading
 import traceback as tb
 
 import sqlalchemy as sa
@@ -19,13 +21,33 @@ def start(context, instance_uuid, action):
         return a.id
 
 
+# (instance uuid, request id) -> action id, as _action_id last found it: a
+# compute action starts and finishes its event in the same request, so the
+# finish (and the next events of a migration) need not look the action up again.
+_ACTION_IDS = collections.OrderedDict()
+_ACTION_IDS_MAX = 4096
+_action_ids_lock = threading.Lock()
+
+
 def _action_id(s, instance_uuid, request_id):
     """The id of this request's action on the instance (plain column: loading the
-    ORM object would also load every event of it, `events` being selectin)."""
+    ORM object would also load every event of it, `events` being selectin).
+    Actions are never deleted or re-keyed, so a found id is remembered."""
+    key = (instance_uuid, request_id)
+    with _action_ids_lock:
+        found = _ACTION_IDS.get(key)
+    if found is not None:
+        return found
     A = models.InstanceAction
-    return s.scalar(sa.select(A.id).where(A.instance_uuid == instance_uuid,
-                                          A.request_id == request_id)
-                    .order_by(A.id.desc()).limit(1))
+    found = s.scalar(sa.select(A.id).where(A.instance_uuid == instance_uuid,
+                                           A.request_id == request_id)
+                     .order_by(A.id.desc()).limit(1))
+    if found is not None:
+        with _action_ids_lock:
+            _ACTION_IDS[key] = found
+            if len(_ACTION_IDS) > _ACTION_IDS_MAX:
+                _ACTION_IDS.popitem(last=False)
+    return found
 
 
 def event_start(context, instance_uuid, event, host=None):

@@ -49,12 +49,16 @@ def _state_clause(column, expected):
 
 
 def transition(uuid, expected_task_state=_UNSET, expected_vm_state=_UNSET,
-               **values):
+               load=True, **values):
     """Apply `values` to a live instance iff its states are what the caller expects.
 
     `expected_*` may be one value (None included) or a collection. Raises
     UnexpectedTaskState / UnexpectedVMState when another action got there first,
-    InstanceNotFound when the instance is gone. Returns the updated instance.
+    InstanceNotFound when the instance is gone. Returns the updated instance,
+    or None with `load=False`: the end of a compute action, which needs no
+    copy, then commits without reading the row back (one statement less
+    while it holds the write lock, and the client polling for the new state
+    sees it that much sooner).
     """
     table = models.Instance.__table__
     where = [table.c.uuid == uuid, table.c.deleted == 0]
@@ -69,6 +73,8 @@ def transition(uuid, expected_task_state=_UNSET, expected_vm_state=_UNSET,
                for k, v in values.items()}
     with transaction() as s:
         result = s.execute(table.update().where(*where).values(**columns))
+        if result.rowcount == 1 and not load:
+            return None
         inst = s.scalars(sa.select(models.Instance).where(
             models.Instance.uuid == uuid)).first()
         if result.rowcount == 1:
