@@ -108,7 +108,7 @@ def plot_scale(results):
     for j, k in enumerate(labels):
         spans = [d["makespan_s"] for d in results[k]["drain"]]
         ax.bar([i + j * width for i in range(len(ns))], spans, width, label=k)
-    targets = [d["target_s"] for d in results[labels[0]]["drain"]]
+    targets = [d["target_s"] for d in results[labels[-1]]["drain"]]  # the newest run's
     ax.bar([i + len(labels) * width for i in range(len(ns))], targets, width,
            color="none", edgecolor="red", ls="--", label="target (1.1 x ideal + 1 s)")
     ax.set_xticks([i + width * len(labels) / 2 for i in range(len(ns))])
