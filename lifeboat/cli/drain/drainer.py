@@ -266,8 +266,11 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         self.observer.done(report)
 
     def _in_progress(self):
+        """Migrations in flight: ours, except those the feed just showed final
+        (their transfer is over: their slot is free before we have read the
+        server back), and running ones we wait for."""
         return sum(1 for r in self.reports.values()
-                   if r.state == "migrating" or
+                   if (r.state == "migrating" and r.ended_record is None) or
                    (r.state == "waiting" and r.waiting_on_migration))
 
     # --- the loop ---------------------------------------------------------------
@@ -275,15 +278,16 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         while not self._hard.is_set():
             self._check_marker()
             self._announce_stop()
-            # Ends the feed showed first, then refill the freed slots, then
-            # the looks that are due: with many migrations in flight a round
-            # of looks takes a while, and a slot should not wait for it.
+            # The slots of the migrations the feed shows ended are refilled
+            # first, then those ends are followed up, then the looks that are
+            # due: with many migrations in flight a round of looks takes a
+            # while, and a slot should not wait for it.
             ended = self._noticed_ends()
-            self._look(lambda r: r.id in ended, ended)
             if self._stop.is_set() and self.abort_on_interrupt:
                 self._abort_running()
             if not self._stop.is_set():
                 self._start_some()
+            self._look(lambda r: r.id in ended, ended)
             self._look(lambda r: time.monotonic() >= r.next_look, ended)
             if not self._stop.is_set():
                 self._fetch_ahead()
