@@ -103,15 +103,20 @@ def plot_scale(results):
     ax.legend(fontsize=7)
     # drain
     ax = axes[2]
-    width = 0.8 / (len(labels) + 1)
     ns = [d["concurrency"] for d in results[labels[0]]["drain"]]
-    for j, k in enumerate(labels):
-        spans = [d["makespan_s"] for d in results[k]["drain"]]
+    series = [(k, [d["makespan_s"] for d in results[k]["drain"]]) for k in labels]
+    cli = {d["concurrency"]: d["makespan_s"]
+           for d in results[labels[-1]].get("drain_cli", [])}
+    if cli:
+        series.append(("%s: lifeboat host drain" % labels[-1],
+                       [cli.get(n, 0) for n in ns]))
+    width = 0.8 / (len(series) + 1)
+    for j, (k, spans) in enumerate(series):
         ax.bar([i + j * width for i in range(len(ns))], spans, width, label=k)
     targets = [d["target_s"] for d in results[labels[-1]]["drain"]]  # the newest run's
-    ax.bar([i + len(labels) * width for i in range(len(ns))], targets, width,
+    ax.bar([i + len(series) * width for i in range(len(ns))], targets, width,
            color="none", edgecolor="red", ls="--", label="target (1.1 x ideal + 1 s)")
-    ax.set_xticks([i + width * len(labels) / 2 for i in range(len(ns))])
+    ax.set_xticks([i + width * len(series) / 2 for i in range(len(ns))])
     ax.set_xticklabels(["N=%d" % n for n in ns])
     ax.set_yscale("log")
     ax.set_ylabel("makespan, s (log)")

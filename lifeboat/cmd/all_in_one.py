@@ -1,5 +1,6 @@
 """lifeboat-all-in-one: the whole cloud in one process on embedded defaults."""
 import logging
+import signal
 
 from lifeboat.cmd import common
 
@@ -18,14 +19,23 @@ def main(argv=None):
           flush=True)
     app = create_app()
     common.started()
+    # uvicorn shuts the API down on SIGINT or SIGTERM, then raises the signal
+    # again with the handler that was there before it: for SIGTERM (systemd's
+    # stop, `kill`) the default one would end the process at once, services
+    # unstopped. This one makes it the way Ctrl-C goes.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         serve_api(app)
     except KeyboardInterrupt:
-        pass  # uvicorn already shut the API down gracefully; Ctrl-C is the way out
+        pass  # uvicorn already shut the API down gracefully
     finally:
         cloud.stop()
         print("Lifeboat stopped; state kept in %s" % CONF.state_path, flush=True)
     return 0
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
 
 
 _BANNER = """
