@@ -1,8 +1,8 @@
 """What /os-hypervisors shows of the instances on compute hosts, a page at a time.
 
-One statement per call whatever the number of hosts (up to
-`engine.IN_CHUNK` hosts per statement): the servers of a page of hosts as plain columns, grouped here by
-host, or a per-host count summed in SQL. The API used to ask
+One statement per call whatever the number of hosts (up to `engine.IN_CHUNK`
+hosts per statement): the servers of a page of hosts as plain columns, grouped
+here by host, or a per-host count summed in SQL. The API used to ask
 `instances.list_(host=...)` once per compute node (1,000 statements for a
 1,000-host detail list).
 """

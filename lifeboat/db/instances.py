@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from lifeboat import exception
 from lifeboat.db import models
-from lifeboat.db.engine import changed_between, transaction
+from lifeboat.db.engine import changed_between, in_chunks, transaction
 
 _UNSET = object()
 
@@ -305,16 +305,16 @@ def add_fault(uuid, code, message, details=None, host=None):
 def latest_faults(uuids):
     """{instance_uuid: newest fault} for the given instances: read-only rows
     with the InstanceFault columns, only the newest of each instance loaded
-    (one query per 500 instances)."""
-    uuids = sorted(set(uuids))
-    if not uuids:
-        return {}
+    (one query per engine.IN_CHUNK instances)."""
     F = models.InstanceFault
     out = {}
+    chunks = in_chunks(uuids)
+    if not chunks:
+        return out
     with transaction(read_only=True) as s:
-        for start in range(0, len(uuids), 500):
+        for chunk in chunks:
             newest = (sa.select(sa.func.max(F.id))
-                      .where(F.instance_uuid.in_(uuids[start:start + 500]))
+                      .where(F.instance_uuid.in_(chunk))
                       .group_by(F.instance_uuid))
             for row in s.execute(sa.select(*F.__table__.columns)
                                  .where(F.id.in_(newest))):

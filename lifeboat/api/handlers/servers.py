@@ -1,5 +1,4 @@
 """/servers: create, list, show, update, delete."""
-
 from fastapi import APIRouter
 
 from lifeboat import exception

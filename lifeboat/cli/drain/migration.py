@@ -42,7 +42,6 @@ FEED_LOOK_INTERVAL = 1.0
 # A newest-migration id fetched ahead of a start is used for this long, and
 # the cloud's newest (2.59+, see _known_max_id) is read again after as long.
 KNOWN_AHEAD_MAX_AGE = 60.0
-MIGRATION_FLOOR_MAX_AGE = KNOWN_AHEAD_MAX_AGE
 
 
 def _api_time(text):
@@ -67,13 +66,13 @@ class MigrationMixin:
         now: what tells our coming migration's record from its earlier ones.
 
         At 2.59+ it is the cloud's newest migration id, read at most every
-        MIGRATION_FLOOR_MAX_AGE and shared by every start meanwhile (one
+        KNOWN_AHEAD_MAX_AGE and shared by every start meanwhile (one
         request instead of one per start, the slowest request of a drain).
         Stale, it is only lower than it could be: our record is then still the
         newest of the server's above it. Below 2.59, the server's own newest."""
         if self.cloud.at_least(CHANGES_SINCE_MICROVERSION):
             now = time.monotonic()
-            if self._floor_at is None or now - self._floor_at >= MIGRATION_FLOOR_MAX_AGE:
+            if self._floor_at is None or now - self._floor_at >= KNOWN_AHEAD_MAX_AGE:
                 try:
                     newest = self.cloud.get("/os-migrations?limit=1").get("migrations", [])
                 except ApiError:
@@ -198,11 +197,12 @@ class MigrationMixin:
         self._finish(report, FAILED, error=self._join_errors(report, message))
 
     def _poll(self, report, ended_by_feed=False):
-        if report.state == "migrating" and not ended_by_feed and self._feed_on() \
-                and self._progress(report) not in FINAL_MIGRATION_STATUSES:
-            # The feed notices ends: the look at a running migration is its
-            # record alone (progress, and whether it ended after all); the
-            # server is read once the record is final or cannot be found.
+        # While the feed notices ends, the look at a running migration is its
+        # record alone (progress, and whether it ended after all); the server
+        # is read once the record is final or cannot be found.
+        progress_read = report.state == "migrating" and not ended_by_feed \
+            and self._feed_on()
+        if progress_read and self._progress(report) not in FINAL_MIGRATION_STATUSES:
             self._check_attempt_timeout(report)
             return
         try:
@@ -233,7 +233,8 @@ class MigrationMixin:
         if ended:
             self._ended(report, server)
             return
-        self._progress(report)
+        if not progress_read:
+            self._progress(report)
         self._check_attempt_timeout(report)
 
     def _check_attempt_timeout(self, report):
