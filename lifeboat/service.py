@@ -8,7 +8,9 @@ the manager's periodic tasks (every periodic_interval) and, for computes, the
 migration reconciliation (every [compute] reconcile_interval). On its own a
 service runs each job on a thread of its own. Given a `Ticker` (the all-in-one
 passes one shared by all its compute services) it adds them to the ticker
-instead, so a thousand simulated hosts cost a handful of threads, not 3,000.
+instead, so a thousand simulated hosts cost a handful of threads, not 3,000;
+and given a `HeartbeatBatch` (lifeboat/heartbeat.py) its heartbeat is one
+id in a shared UPDATE, not a transaction of its own.
 """
 import heapq
 import itertools
@@ -60,9 +62,12 @@ class Service:
 
     ticker: a `Ticker` to run the background jobs on; without one each job
     has its own thread.
+    heartbeats: a `lifeboat.heartbeat.HeartbeatBatch` that marks this service
+    up together with the others of the process, instead of a job of its own.
     """
 
-    def __init__(self, host, topic, manager, version=SERVICE_VERSION, ticker=None):
+    def __init__(self, host, topic, manager, version=SERVICE_VERSION, ticker=None,
+                 heartbeats=None):
         self.host = host
         self.topic = topic
         self.binary = BINARIES[topic]
@@ -71,6 +76,7 @@ class Service:
         self.service_ref = None
         self._stop = threading.Event()
         self._ticker = ticker
+        self._heartbeats = heartbeats
         self._threads = []
         self._jobs = []
         self._rpc_server = None
@@ -92,7 +98,10 @@ class Service:
         if hasattr(self.manager, "report"):
             self.manager.report()
         self._rpc_server = rpc.get_server(self.topic, self.host, self.manager)
-        self._spawn("heartbeat", CONF.report_interval)
+        if self._heartbeats is not None:
+            self._heartbeats.add(self)
+        else:
+            self._spawn("heartbeat", CONF.report_interval)
         if hasattr(self.manager, "periodic_tasks"):
             self._spawn("periodic", CONF.periodic_interval)
         if self.topic == "compute":
@@ -102,6 +111,11 @@ class Service:
     # --- the background jobs ---------------------------------------------
     def _heartbeat_once(self):
         db_services.heartbeat(self.service_ref.id, self.version)
+        self.after_heartbeat()
+
+    def after_heartbeat(self):
+        """What follows marking the service up: the usage audit, if an RPC
+        method changed the usage since the last one."""
         if hasattr(self.manager, "report"):
             self.manager.report(only_if_changed=True)
 
@@ -159,6 +173,8 @@ class Service:
         jobs are dropped from the ticker at once). The caller bounds the wait
         (lifeboat.cmd.services)."""
         self._stop.set()
+        if self._heartbeats is not None:
+            self._heartbeats.remove(self)
         for job in self._jobs:
             self._ticker.cancel(job)
         if self._rpc_server is not None:

@@ -30,8 +30,17 @@ def register(host, binary, topic, version):
 
 def heartbeat(service_id, version=None):
     """Mark the service up: one UPDATE, on a Core connection, of a statement
-    built once (at 1,000 hosts the all-in-one sends a hundred a second)."""
-    params = {"service_id": service_id, "now": models.utcnow()}
+    built once."""
+    heartbeat_many([service_id], version)
+
+
+def heartbeat_many(service_ids, version=None):
+    """Mark several services up with one UPDATE (the all-in-one's compute
+    services, lifeboat/heartbeat.py): at 1,000 hosts one statement a second
+    instead of a hundred."""
+    params = {"service_ids": list(service_ids), "now": models.utcnow()}
+    if not params["service_ids"]:
+        return
     if version is not None:
         params["version"] = version
     with core_transaction() as conn:
@@ -44,7 +53,8 @@ def _heartbeat_statement(with_version):
     values = {"last_seen_up": sa.bindparam("now"), "report_count": S.report_count + 1}
     if with_version:
         values["version"] = sa.bindparam("version")
-    return sa.update(S).where(S.id == sa.bindparam("service_id")).values(**values)
+    return sa.update(S).where(S.id.in_(sa.bindparam("service_ids", expanding=True))) \
+        .values(**values)
 
 
 def destroy(service_id):

@@ -53,9 +53,10 @@ def test_200_hosts_start_up_on_a_few_threads(make_cloud):
     assert {h["state"] for h in hypervisors} == {"up"}
     assert {h["status"] for h in hypervisors} == {"enabled"}
 
-    # Three jobs per host on the ticker, none on threads of their own: the
-    # process has a few more threads than before, not 600 more.
-    assert len(cloud.cloud.ticker.jobs()) == 3 * len(HOSTS)
+    # Two jobs per host on the ticker and one for all their heartbeats, none
+    # on threads of their own: the process has a few more threads than
+    # before, not 600 more.
+    assert len(cloud.cloud.ticker.jobs()) == 2 * len(HOSTS) + 1
     new = set(threading.enumerate()) - existing
     assert not [t.name for t in new if t.name.startswith("compute-")]
     assert threading.active_count() - before < 30, \
@@ -76,7 +77,7 @@ def test_hosts_keep_reporting_and_a_stopped_host_stops(make_cloud):
                if s.topic == "compute" and s.host == "host3")
     svc.stop()  # its jobs are dropped; a run in progress is waited for
     assert not [j for j in cloud.cloud.ticker.jobs() if j.endswith(" on host3")]
-    assert len(cloud.cloud.ticker.jobs()) == 3 * 3
+    assert len(cloud.cloud.ticker.jobs()) == 2 * 3 + 1
     stopped_at, _ = _service_stamp(admin, "host3")
 
     # host2 reports twice more (at least one full report_interval after
@@ -87,6 +88,29 @@ def test_hosts_keep_reporting_and_a_stopped_host_stops(make_cloud):
               "another heartbeat of host2")
     assert _service_stamp(admin, "host3")[0] == stopped_at
     assert _service_stamp(admin, "host1")[1] == "up"
+
+
+def test_every_host_beats_though_heartbeats_are_shared(make_cloud):
+    """The computes' heartbeats are one job writing a slice of the hosts at a
+    time: every host's updated_at still moves on, each in its turn."""
+    hosts = ["hb%02d" % i for i in range(1, 41)]
+    cloud = make_cloud(hosts=hosts)
+    admin = cloud.client("admin")
+
+    def stamps():
+        r = admin.get("/os-services?binary=nova-compute")
+        assert r.status_code == 200, r.text
+        return {s["host"]: s["updated_at"] for s in r.json()["services"]}
+
+    first = stamps()
+    assert set(first) == set(hosts)
+    _wait(lambda: all(v != first[h] for h, v in stamps().items()),
+          "a heartbeat of every host")
+    second = stamps()
+    _wait(lambda: all(v != second[h] for h, v in stamps().items()),
+          "another heartbeat of every host")
+    r = admin.get("/os-services?binary=nova-compute")
+    assert {s["state"] for s in r.json()["services"]} == {"up"}
 
 
 def test_stopping_the_cloud_ends_the_ticker_threads(make_cloud):

@@ -6,9 +6,11 @@ of the host and the polling loop that starts and follows migrations, and the
 DrainResult at the end. The marker (claim.py), the destinations and dry run
 (placement.py) and one migration (migration.py) are mixins.
 """
+import itertools
 import signal
 import threading
 import time
+from concurrent import futures
 
 from lifeboat.cli.connection import ApiError, CliError
 from lifeboat.cli.drain.claim import ClaimMixin
@@ -20,6 +22,12 @@ from lifeboat.cli.drain.placement import PlacementMixin
 from lifeboat.cli.drain.report import (
     LEFT_RUNNING, MIGRATED, NOT_MIGRATABLE, NOT_STARTED, STARTED, DrainResult,
     InstanceReport, Observer, _service_summary)
+
+
+# Requests a drain makes at once (migration requests of the free slots, the
+# looks of a round): 8 keeps a 16-wide drain's refills to two rounds of
+# requests without crowding the API's own worker threads.
+PARALLEL_REQUESTS = 8
 
 
 class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
@@ -101,6 +109,8 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         self._floor = self._floor_at = None   # see MigrationMixin._known_max_id
         self._feed_due = 0.0
         self._feed_off = False
+        self._pool = None              # request threads (_together)
+        self._prefetched = {}          # url -> answer fetched ahead (_look)
 
     # --- control ----------------------------------------------------------
     def stop(self, abort=None, reason="interrupted"):
@@ -160,6 +170,9 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
                         break
             finally:
                 self._release()
+                if self._pool is not None:
+                    self._pool.shutdown(wait=True)
+                    self._pool = None
         finally:
             for sig, handler in old_handlers.items():
                 signal.signal(sig, handler)
@@ -304,13 +317,52 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         self._settle_leftovers()
 
     def _look(self, due, ended):
-        """Poll every migrating or waiting server for which `due(report)`."""
-        for report in list(self.reports.values()):
-            if self._hard.is_set():
-                return
-            if report.state in ("migrating", "waiting") and due(report):
+        """Poll every migrating or waiting server for which `due(report)`. The
+        first request of each poll is made for all of them at once
+        (`_together`); the polls then run one after the other on the answers."""
+        reports = [r for r in self.reports.values()
+                   if r.state in ("migrating", "waiting") and due(r)]
+        if not reports or self._hard.is_set():
+            return
+        urls = [self._first_read(r, r.id in ended) for r in reports]
+        self._prefetched = dict(zip(urls, self._together(self._fetch, urls)))
+        try:
+            for report in reports:
+                if self._hard.is_set():
+                    return
                 report.next_look = time.monotonic() + self._look_interval(report)
                 self._poll(report, ended_by_feed=report.id in ended)
+        finally:
+            self._prefetched = {}
+
+    # --- requests in flight together ----------------------------------------------
+    def _together(self, fn, items):
+        """[fn(item) for item in items], up to PARALLEL_REQUESTS at once. `fn`
+        only makes requests: the answers are applied by the caller, on this
+        thread, so the reports and the display are never touched by two
+        threads. An unexpected error (the API went away) is raised here."""
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        if self._pool is None:
+            self._pool = futures.ThreadPoolExecutor(PARALLEL_REQUESTS,
+                                                    thread_name_prefix="drain")
+        return list(self._pool.map(fn, items))
+
+    def _fetch(self, url):
+        """GET `url`: its body, or the ApiError (kept for `_read` to raise)."""
+        try:
+            return self.cloud.get(url)
+        except ApiError as e:
+            return e
+
+    def _read(self, url):
+        """GET `url`, or its answer fetched ahead by `_look` (once)."""
+        found = self._prefetched.pop(url, None)
+        if found is None:
+            return self.cloud.get(url)
+        if isinstance(found, ApiError):
+            raise found
+        return found
 
     def _announce_stop(self):
         if self.interrupted and "stop" not in self._announced:
@@ -351,10 +403,20 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
 
     def _start_some(self):
         while self._in_progress() < self.max_concurrent and not self._stop.is_set():
-            report = next((r for r in self.reports.values() if r.state == "pending"),
-                          None)
-            if report is None or not self._start(report):
+            pending = [r for r in self.reports.values() if r.state == "pending"]
+            if not pending:
                 return
+            free = self.max_concurrent - self._in_progress()
+            together = list(itertools.takewhile(self._scheduler_places, pending))[:free]
+            if len(together) > 1:
+                self._start_together(together)
+            elif not self._start(pending[0]):
+                return
+
+    def _scheduler_places(self, report):
+        """A first attempt with no target hosts: nothing of ours to choose or
+        reserve, so it can be requested together with others."""
+        return not self.targets and not report.failures
 
     # --- result ------------------------------------------------------------------------
     def _result(self):
