@@ -37,8 +37,9 @@ def get(migration_id):
 def update(migration_id, expected_status=None, **values):
     """Update a migration; with expected_status, only if its status is one of them.
 
-    Returns the updated record, or None when the status did not match (another
-    actor already moved it on).
+    Returns True, or None when the status did not match (another actor already
+    moved it on). The row is not read back: no caller needs it, and a live
+    migration updates its record six to eight times (status and progress).
     """
     M = models.Migration
     where = [M.id == migration_id]
@@ -47,9 +48,7 @@ def update(migration_id, expected_status=None, **values):
     with transaction() as s:
         result = s.execute(sa.update(M).where(*where)
                            .values(updated_at=models.utcnow(), **values))
-        if result.rowcount != 1:
-            return None
-        return s.get(M, migration_id)
+        return True if result.rowcount == 1 else None
 
 
 def in_progress_for_instance(instance_uuid):

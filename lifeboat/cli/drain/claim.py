@@ -1,8 +1,8 @@
 """The Drainer's side of the drain marker: claiming, watching, releasing it.
 
 `ClaimMixin` holds the methods that disable the service with our `Marker`
-(refusing a live drain's marker unless forced, and reading it back to catch a
-concurrent claim), check every few seconds that the marker is still ours
+(refusing a live drain's marker unless forced, and reading it back `settle`
+seconds later, while the host is listed, to catch a concurrent claim), check every few seconds that the marker is still ours
 (an undrain or another drain stops us starting migrations), and take it out
 of the reason at the end. A mixin of `Drainer` (drainer.py): it uses the
 drainer's attributes (cloud, host, reason, force, settle, marker, observer,
@@ -45,8 +45,16 @@ class ClaimMixin:
         reason = self.reason or base_reason or DEFAULT_REASON
         self.marker = Marker.new(reason[:REASON_MAX])
         set_service(self.cloud, service, disabled=True, reason=self.marker.text())
-        if self.settle:
-            time.sleep(self.settle)
+        self._claimed_at = time.monotonic()
+
+    def _confirm_claim(self):
+        """Read the service back once `settle` seconds have passed since our
+        claim (the caller lists the host meanwhile): a drain that claimed at
+        the same moment and wrote after us is seen here, and we leave the host
+        to it before starting anything."""
+        left = self._claimed_at + (self.settle or 0) - time.monotonic()
+        if left > 0:
+            time.sleep(left)
         now = get_service(self.cloud, self.host)
         if now.get("disabled_reason") != self.marker.text():
             other = Marker.parse(now.get("disabled_reason"))

@@ -103,6 +103,7 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         self._hyp = {}
         self._hyp_at = None
         self._marker_checked = 0.0
+        self._claimed_at = 0.0
         self._flavor_ram = {}
         self._started = time.monotonic()
         self._feed_since = None        # changes-since of the next feed request
@@ -164,6 +165,7 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
             self._claim(service)
             try:
                 self._scan(first=True)
+                self._confirm_claim()
                 for _round in range(5):
                     self._loop()
                     if self._stop.is_set() or not self.wait or not self._scan():
