@@ -10,7 +10,7 @@ import threading
 from lifeboat import rpc
 from lifeboat import service as lb_service
 from lifeboat.conf import CONF
-from lifeboat.heartbeat import HeartbeatBatch
+from lifeboat.host_jobs import HostJobs
 
 LOG = logging.getLogger(__name__)
 
@@ -26,9 +26,9 @@ def seed():
 class Cloud:
     """Start and stop the services of an all-in-one deployment.
 
-    The compute services' background jobs (periodic tasks, reconciliation)
-    run on one `Ticker` shared by all of them, their heartbeats as one
-    `HeartbeatBatch` job on it (one UPDATE for many hosts), with
+    The compute services' background jobs (heartbeat, periodic tasks,
+    reconciliation) run on one `Ticker` shared by all of them, each kind as
+    one job serving a slice of the hosts per statement (`HostJobs`), with
     [all_in_one] timer_workers threads, whatever the number of hosts: three
     threads per simulated host would be 3,000 threads at 1,000 hosts, all
     competing for the database pool, and the cloud could not start. The
@@ -44,7 +44,7 @@ class Cloud:
         self.services = []
         self.computes = {}
         self.ticker = None
-        self.heartbeats = None
+        self.host_jobs = None
 
     def start(self):
         """Start every service; if one fails, stop those started and raise."""
@@ -56,7 +56,7 @@ class Cloud:
         if CONF.all_in_one.seed:
             seed()
         self.ticker = lb_service.Ticker(workers=CONF.all_in_one.timer_workers)
-        self.heartbeats = HeartbeatBatch(self.ticker, CONF.report_interval)
+        self.host_jobs = HostJobs(self.ticker)
         try:
             self._start(lb_service.Service(CONF.host, "conductor",
                                            ConductorManager()))
@@ -72,7 +72,7 @@ class Cloud:
     def start_compute(self, host, manager, version=None):
         version = version or lb_service.reported_version(host)
         svc = lb_service.Service(host, "compute", manager, version=version,
-                                 ticker=self.ticker, heartbeats=self.heartbeats)
+                                 ticker=self.ticker, host_jobs=self.host_jobs)
         self._start(svc)
         self.computes[host] = manager
         return svc
@@ -88,9 +88,9 @@ class Cloud:
             except Exception:
                 LOG.exception("stopping %s failed", svc.binary)
         self.services = []
-        if self.heartbeats is not None:
-            self.heartbeats.stop()
-            self.heartbeats = None
+        if self.host_jobs is not None:
+            self.host_jobs.stop()
+            self.host_jobs = None
         if self.ticker is not None:
             self.ticker.stop()
             self.ticker = None

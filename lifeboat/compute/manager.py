@@ -64,7 +64,7 @@ class ComputeManager(LiveMigrationManagerMixin):
         self.driver.init_host()
         self.recover_interrupted_work()
 
-    def report(self, only_if_changed=False):
+    def report(self, only_if_changed=False, usage=None):
         """Audit this host's resources and usage into its compute node row.
 
         Run in full at start-up and with the periodic tasks (Nova's
@@ -76,12 +76,16 @@ class ComputeManager(LiveMigrationManagerMixin):
         those methods (or a local delete, caught by the periodic audit).
 
         The row is written only when what it holds changed since our last
-        write, as Nova's resource tracker does: only this service writes it."""
+        write, as Nova's resource tracker does: only this service writes it.
+        `usage`: the host's, summed by the caller before this call; a change
+        marked meanwhile is then left for the next heartbeat's audit."""
         if only_if_changed and not self.usage_changed:
             return
-        self.usage_changed = False
         resources = self.driver.get_available_resource()
-        usage = db_instances.usage_by_host(self.host).get(self.host, (0, 0, 0, 0))
+        if usage is None:
+            self.usage_changed = False
+            usage = db_instances.usage_by_host(self.host).get(
+                self.host, db_instances.NO_USAGE)
         capabilities = dict(self.driver.capabilities)
         values = dict(resources, running_vms=usage[0], vcpus_used=usage[1],
                       memory_mb_used=usage[2], local_gb_used=usage[3],
@@ -92,14 +96,15 @@ class ComputeManager(LiveMigrationManagerMixin):
                                            values) is not None:
             self._reported = values
 
-    def periodic_tasks(self):
+    def periodic_tasks(self, usage=None):
+        """`usage`: this host's, when the caller summed it (host_jobs.py)."""
         self._poll_rescued_instances()
         now = time.monotonic()
         if self._power_synced_at is None or \
                 now - self._power_synced_at >= CONF.sync_power_state_interval:
             self._power_synced_at = now
             self._sync_power_states()
-        self.report()
+        self.report(usage=usage)
 
     def recover_interrupted_work(self):
         """At start-up, settle instances whose task this host was doing when it

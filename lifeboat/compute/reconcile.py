@@ -81,11 +81,14 @@ def recover_at_startup(manager):
                      "restart of %s" % manager.host)
 
 
-def periodic(manager):
-    """Migrations from this host that nobody drives any more."""
+def periodic(manager, unfinished=None):
+    """Migrations from this host that nobody drives any more. `unfinished`:
+    the host's in-progress migrations, when the caller read them already."""
     started = _started.get(manager)
     now = models.utcnow()
-    for migration in db_migrations.unfinished_for_host(manager.host):
+    if unfinished is None:
+        unfinished = db_migrations.unfinished_for_host(manager.host)
+    for migration in unfinished:
         if migration.source_compute != manager.host or _driving_here(manager, migration):
             continue
         last = migration.updated_at or migration.created_at

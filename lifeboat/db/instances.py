@@ -267,15 +267,23 @@ def _after_marker(model, marker, sort_keys, sort_dirs):
     return sa.or_(*clauses)
 
 
-def usage_by_host(host=None):
+# The usage of a host with nothing on it or heading to it.
+NO_USAGE = (0, 0, 0, 0)
+
+
+def usage_by_host(host=None, hosts=None):
     """{host: (instances, vcpus, memory_mb, disk_gb)} of live instances, summed in
     SQL, plus what in-progress migrations have claimed on their destinations.
 
-    With `host`, only that host is summed (a compute's heartbeat), which stays
-    cheap however many instances the cloud holds."""
+    With `host` (a compute's audit) or `hosts` (a slice of the all-in-one's
+    computes, lifeboat/host_jobs.py), only those are summed, which stays cheap
+    however many instances the cloud holds."""
     I, M = models.Instance, models.Migration
-    on_host = [I.host == host] if host is not None else [I.host.isnot(None)]
-    to_host = [M.dest_compute == host] if host is not None else [M.dest_compute.isnot(None)]
+    if host is not None:
+        hosts = [host]
+    on_host = [I.host.in_(hosts)] if hosts is not None else [I.host.isnot(None)]
+    to_host = [M.dest_compute.in_(hosts)] if hosts is not None \
+        else [M.dest_compute.isnot(None)]
     with transaction(read_only=True) as s:
         rows = s.execute(sa.select(
             I.host, sa.func.count(), sa.func.sum(I.vcpus), sa.func.sum(I.memory_mb),

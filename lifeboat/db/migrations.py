@@ -92,3 +92,17 @@ def list_(filters=None, limit=None, marker=None):
 def unfinished_for_host(host):
     """In-progress migrations whose source or destination is `host`."""
     return list_({"host": host, "in_progress": True})
+
+
+def unfinished_from_hosts(hosts):
+    """{source host: [its in-progress migrations]} for `hosts`, in one query (a
+    slice of the all-in-one's computes, lifeboat/host_jobs.py)."""
+    M = models.Migration
+    found = {}
+    with transaction(read_only=True) as s:
+        for m in s.scalars(sa.select(M).where(
+                M.deleted.is_(False), M.status.in_(IN_PROGRESS),
+                M.source_compute.in_(list(hosts)))
+                .order_by(M.created_at.desc(), M.id.desc())):
+            found.setdefault(m.source_compute, []).append(m)
+    return found

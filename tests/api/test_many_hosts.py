@@ -53,10 +53,11 @@ def test_200_hosts_start_up_on_a_few_threads(make_cloud):
     assert {h["state"] for h in hypervisors} == {"up"}
     assert {h["status"] for h in hypervisors} == {"enabled"}
 
-    # Two jobs per host on the ticker and one for all their heartbeats, none
-    # on threads of their own: the process has a few more threads than
-    # before, not 600 more.
-    assert len(cloud.cloud.ticker.jobs()) == 2 * len(HOSTS) + 1
+    # Three jobs on the ticker for all the hosts (heartbeats, periodic tasks,
+    # reconciliation, each serving a slice of the hosts at a time), none on
+    # threads of their own: the process has a few more threads than before,
+    # not 600 more.
+    assert len(cloud.cloud.ticker.jobs()) == 3
     new = set(threading.enumerate()) - existing
     assert not [t.name for t in new if t.name.startswith("compute-")]
     assert threading.active_count() - before < 30, \
@@ -75,9 +76,8 @@ def test_hosts_keep_reporting_and_a_stopped_host_stops(make_cloud):
 
     svc = next(s for s in cloud.cloud.services
                if s.topic == "compute" and s.host == "host3")
-    svc.stop()  # its jobs are dropped; a run in progress is waited for
-    assert not [j for j in cloud.cloud.ticker.jobs() if j.endswith(" on host3")]
-    assert len(cloud.cloud.ticker.jobs()) == 2 * 3 + 1
+    svc.stop()  # it leaves the shared jobs; a run in progress is waited for
+    assert len(cloud.cloud.ticker.jobs()) == 3
     stopped_at, _ = _service_stamp(admin, "host3")
 
     # host2 reports twice more (at least one full report_interval after
@@ -111,6 +111,52 @@ def test_every_host_beats_though_heartbeats_are_shared(make_cloud):
           "another heartbeat of every host")
     r = admin.get("/os-services?binary=nova-compute")
     assert {s["state"] for s in r.json()["services"]} == {"up"}
+
+
+def test_shared_reconciliation_rolls_back_a_migration_nobody_took(make_cloud):
+    """The all-in-one's reconciliation reads the unfinished migrations of a
+    slice of hosts at once, then hands each host its own: a live migration
+    whose request never reached a conductor (its cast dropped, as a bus drops
+    a message with no consumer) is rolled back by its source host."""
+    cloud = make_cloud(hosts=["rc1", "rc2", "rc3"],
+                       compute__reconcile_interval=1,
+                       compute__live_migration_handoff_timeout=2)
+    admin = cloud.client("admin", version="2.105")
+    sid = admin.boot(name="orphan", host="rc2")
+    conductor = next(s for s in cloud.cloud.services if s.topic == "conductor")
+    conductor._rpc_server.stop()    # casts to the conductor are dropped now
+    r = admin.action(sid, {"os-migrateLive": {"host": None,
+                                              "block_migration": "auto"}})
+    assert r.status_code == 202, r.text
+    assert admin.server(sid)["status"] == "MIGRATING"
+
+    server = admin.wait_for(sid, status="ACTIVE", task_state=None)
+    assert server["OS-EXT-SRV-ATTR:host"] == "rc2"
+    (migration,) = admin.get("/os-migrations?instance_uuid=%s" % sid).json()[
+        "migrations"]
+    assert migration["status"] == "error"
+
+
+def test_shared_periodic_audit_counts_each_host(make_cloud):
+    """The periodic audit sums the usage of a slice of hosts in one query and
+    gives each host its own figure: every hypervisor shows its own
+    instances."""
+    hosts = ["pa%02d" % i for i in range(1, 13)]
+    cloud = make_cloud(hosts=hosts, periodic_interval=1)
+    admin = cloud.client("admin")
+    placed = {"pa03": 2, "pa07": 1, "pa12": 3}
+    for host, count in placed.items():
+        for i in range(count):
+            admin.boot(name="%s-%d" % (host, i), host=host)
+
+    def running():
+        r = admin.get("/os-hypervisors/detail")
+        assert r.status_code == 200, r.text
+        return {h["hypervisor_hostname"]: h["running_vms"]
+                for h in r.json()["hypervisors"]}
+
+    expected = {h: placed.get(h, 0) for h in hosts}
+    admin.wait_until(lambda: running() == expected, "every host's own usage")
 
 
 def test_stopping_the_cloud_ends_the_ticker_threads(make_cloud):
