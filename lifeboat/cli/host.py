@@ -145,6 +145,8 @@ class RichObserver(drain.Observer):
         self.overall = None
         self.tasks = {}
         self.host = None
+        # Not a terminal (a pipe, a log, a CI job): nobody sees the bars move.
+        self.wants_progress = self.console.is_terminal
 
     def begin(self, drainer):
         self.host = drainer.host

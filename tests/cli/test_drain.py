@@ -472,3 +472,37 @@ def test_marker_round_trip_and_liveness():
     long = drain_lib.Marker.new("x" * 400)
     assert len(long.text()) == drain_lib.REASON_MAX
     assert drain_lib.Marker(os.getpid(), "other-node", "t", "").liveness() == "unknown"
+
+
+class _ProgressSeen(drain_lib.Observer):
+    """Records the memory counters each update() shows mid-migration."""
+
+    def __init__(self, wants_progress):
+        self.wants_progress = wants_progress
+        self.mid_flight = []
+
+    def update(self, report):
+        if report.memory_processed and report.memory_total and \
+                report.memory_processed < report.memory_total:
+            self.mid_flight.append(report.memory_processed)
+
+
+def test_progress_is_read_while_shown_and_not_while_nobody_watches(live):
+    """With a display (wants_progress) a running migration's memory counters
+    are read every second; without one (the CLI's output is not a terminal)
+    the drain does not read them mid-flight, and ends the same."""
+    admin = live.admin
+    conn = _sdk(live)
+    for wants in (True, False):
+        _boot_many(admin, "prog%d" % wants, 1)
+        seen = _ProgressSeen(wants)
+        with fake(live_migration_seconds=3.0):
+            result = drain_lib.Drainer(conn, "host1", settle=0.05,
+                                       handle_signals=False, observer=seen).run()
+        assert result.exit_code == 0, result.as_dict()
+        assert [r.outcome for r in result.instances] == ["migrated"]
+        if wants:
+            assert seen.mid_flight, "no progress read while the display wanted it"
+        else:
+            assert seen.mid_flight == []
+        drain_lib.undrain(drain_lib.as_cloud(conn), "host1")

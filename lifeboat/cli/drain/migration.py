@@ -37,8 +37,9 @@ _DEST_UNSUPPORTED = re.compile(r"not supported by the destination compute node "
 # updated a moment before another but committed after it is not missed.
 FEED_MARGIN = datetime.timedelta(seconds=2)
 # Seconds between two looks at a running migration's progress while the feed
-# notices ends (see _look_interval).
+# notices ends (see _look_interval), and when nothing shows the progress.
 FEED_LOOK_INTERVAL = 1.0
+QUIET_LOOK_INTERVAL = 10.0
 # A newest-migration id fetched ahead of a start is used for this long, and
 # the cloud's newest (2.59+, see _known_max_id) is read again after as long.
 KNOWN_AHEAD_MAX_AGE = 60.0
@@ -313,9 +314,14 @@ class MigrationMixin:
         """Seconds to the next look at `report`. A running migration whose end
         the feed will show is looked at for its progress only, at most every
         FEED_LOOK_INTERVAL: at 16 in flight, looks every 0.5 s were a third
-        of a drain's requests, each holding up the refill of a slot."""
+        of a drain's requests, each holding up the refill of a slot. When no
+        display shows the progress (the observer's wants_progress), every
+        QUIET_LOOK_INTERVAL: such a look only catches what the feed cannot
+        show (a deleted server, a record that never turns final)."""
         if report.state == "migrating" and self._feed_on():
-            return max(self.poll_interval, FEED_LOOK_INTERVAL)
+            every = FEED_LOOK_INTERVAL if self.observer.wants_progress \
+                else QUIET_LOOK_INTERVAL
+            return max(self.poll_interval, every)
         return self.poll_interval
 
     def _round_interval(self):

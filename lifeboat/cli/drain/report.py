@@ -152,7 +152,14 @@ class DrainBusy(CliError):
 
 class Observer:
     """Hooks a drain calls as it goes; this one logs to `lifeboat.drain`.
-    The CLI's rich progress display is lifeboat.cli.host.RichObserver."""
+    The CLI's rich progress display is lifeboat.cli.host.RichObserver.
+
+    `wants_progress`: whether anything shows each migration's progress
+    (`update`). When not, the drain reads a running migration's progress only
+    every QUIET_LOOK_INTERVAL instead of every second, as long as the
+    changes-since feed notices ends (drain/migration.py)."""
+
+    wants_progress = True
 
     def begin(self, drainer):
         """The instances are known (drainer.reports)."""
