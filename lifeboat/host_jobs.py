@@ -35,8 +35,9 @@ SLICES = 10
 
 
 class SlicedJob:
-    """`run(services)` on one slice of the services `add`ed, every
-    `interval / slices` seconds, so each service is served every `interval`."""
+    """`run(job, services)` on one slice of the services `add`ed, every
+    `interval / slices` seconds, so each service is served every `interval`
+    (`job` is this SlicedJob, for its `each`)."""
 
     def __init__(self, ticker, interval, run, what, slices=SLICES):
         self._run = run

@@ -298,7 +298,7 @@ def usage_by_host(host=None, hosts=None):
             .group_by(M.dest_compute)).all()
     usage = {}
     for host, *values in list(rows) + list(claims):
-        old = usage.get(host, (0, 0, 0, 0))
+        old = usage.get(host, NO_USAGE)
         usage[host] = tuple(a + int(b or 0) for a, b in zip(old, values))
     return usage
 

@@ -35,9 +35,9 @@ def heartbeat(service_id, version=None):
 
 
 def heartbeat_many(service_ids, version=None):
-    """Mark several services up with one UPDATE (the all-in-one's compute
-    services, lifeboat/heartbeat.py): at 1,000 hosts one statement a second
-    instead of a hundred."""
+    """Mark several services up with one UPDATE (a slice of the all-in-one's
+    compute services, lifeboat/host_jobs.py): at 1,000 hosts one statement a
+    second instead of a hundred."""
     params = {"service_ids": list(service_ids), "now": models.utcnow()}
     if not params["service_ids"]:
         return

@@ -2,9 +2,9 @@
 
 `ClaimMixin` holds the methods that disable the service with our `Marker`
 (refusing a live drain's marker unless forced, and reading it back `settle`
-seconds later, while the host is listed, to catch a concurrent claim), check every few seconds that the marker is still ours
-(an undrain or another drain stops us starting migrations), and take it out
-of the reason at the end. A mixin of `Drainer` (drainer.py): it uses the
+seconds later, while the host is listed, to catch a concurrent claim), check
+every few seconds that the marker is still ours (an undrain or another drain
+stops us starting migrations), and take it out of the reason at the end. A mixin of `Drainer` (drainer.py): it uses the
 drainer's attributes (cloud, host, reason, force, settle, marker, observer,
 _stop, ...).
 """

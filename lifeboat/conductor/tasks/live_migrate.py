@@ -127,7 +127,8 @@ class LiveMigrationTask:
             raise exception.RescuedLiveMigrationNotSupported(role=role, host=node.host)
 
     def _check_enough_memory(self, node):
-        usage = db_instances.usage_by_host(node.host).get(node.host, (0, 0, 0, 0))
+        usage = db_instances.usage_by_host(node.host).get(
+            node.host, db_instances.NO_USAGE)
         avail = int(node.memory_mb * CONF.compute.ram_allocation_ratio) - usage[2]
         need = self.instance.memory_mb
         if avail <= need:
