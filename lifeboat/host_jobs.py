@@ -17,11 +17,11 @@ service its share. Every service still beats, audits and reconciles once per
 interval, spread over the interval, and the API shows the same as before.
 
 Failures. A failed statement is logged by the Ticker once per outage, and the
-slice is served again at its next turn. A service whose own step fails is
-logged once per outage, and the others of its slice go on.
+slice is served again at its next turn. A service's own step runs through
+`Service.run_job`: it fails, logs and recovers as the service's own job would,
+and the others of its slice go on.
 """
 import itertools
-import logging
 import threading
 
 from lifeboat.conf import CONF
@@ -29,19 +29,15 @@ from lifeboat.db import instances as db_instances
 from lifeboat.db import migrations as db_migrations
 from lifeboat.db import services as db_services
 
-LOG = logging.getLogger(__name__)
-
 SLICES = 10
 
 
 class SlicedJob:
-    """`run(job, services)` on one slice of the services `add`ed, every
-    `interval / slices` seconds, so each service is served every `interval`
-    (`job` is this SlicedJob, for its `each`)."""
+    """`run(services)` on one slice of the services `add`ed, every
+    `interval / slices` seconds, so each service is served every `interval`."""
 
     def __init__(self, ticker, interval, run, what, slices=SLICES):
         self._run = run
-        self.what = what
         self._slices = [{} for _ in range(slices)]   # service_id -> Service
         self._turn = itertools.cycle(range(slices))
         self._place = itertools.cycle(range(slices))
@@ -49,7 +45,6 @@ class SlicedJob:
         # Held while a slice is served: remove() returns only once nothing
         # that started before it can still act for the removed service.
         self._serving = threading.Lock()
-        self._failing = set()
         self._stop = threading.Event()
         ticker.add(interval / slices, self._tick, self._stop, what)
 
@@ -73,46 +68,32 @@ class SlicedJob:
             with self._members:
                 services = list(self._slices[next(self._turn)].values())
             if services:
-                self._run(self, services)
-
-    def each(self, services, step):
-        """step(service) for each service; a failure is logged once per
-        outage of that service, and the others go on."""
-        for service in services:
-            try:
-                step(service)
-            except Exception:
-                if service.host not in self._failing:
-                    self._failing.add(service.host)
-                    LOG.exception("%s: %s of %s failed; retrying at its next turn",
-                                  self.what, service.binary, service.host)
-                continue
-            if service.host in self._failing:
-                self._failing.discard(service.host)
-                LOG.info("%s: %s of %s recovered", self.what, service.binary,
-                         service.host)
+                self._run(services)
 
 
-def _beat(job, services):
+# Each hands every service of the slice its share through Service.run_job, so
+# a service's own step fails, logs and recovers as it would on its own.
+def _beat(services):
     by_version = {}
     for service in services:
         by_version.setdefault(service.version, []).append(service.service_ref.id)
     for version, ids in by_version.items():
         db_services.heartbeat_many(ids, version)
-    job.each(services, lambda service: service.after_heartbeat())
+    for service in services:
+        service.run_job("heartbeat", marked_up=True)
 
 
-def _periodic(job, services):
+def _periodic(services):
     usage = db_instances.usage_by_host(hosts=[s.host for s in services])
-    job.each(services, lambda service: service.manager.periodic_tasks(
-        usage=usage.get(service.host, db_instances.NO_USAGE)))
+    for service in services:
+        service.run_job("periodic",
+                        usage=usage.get(service.host, db_instances.NO_USAGE))
 
 
-def _reconcile(job, services):
-    from lifeboat.compute import reconcile
+def _reconcile(services):
     unfinished = db_migrations.unfinished_from_hosts([s.host for s in services])
-    job.each(services, lambda service: reconcile.periodic(
-        service.manager, unfinished.get(service.host, [])))
+    for service in services:
+        service.run_job("reconcile", unfinished=unfinished.get(service.host, []))
 
 
 class HostJobs:

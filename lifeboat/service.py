@@ -81,6 +81,7 @@ class Service:
         self._host_jobs = host_jobs
         self._threads = []
         self._jobs = []
+        self._runs = {}                # job name -> its guarded run
         self._rpc_server = None
 
     def start(self):
@@ -100,39 +101,52 @@ class Service:
         if hasattr(self.manager, "report"):
             self.manager.report()
         self._rpc_server = rpc.get_server(self.topic, self.host, self.manager)
+        names = ["heartbeat"]
+        if hasattr(self.manager, "periodic_tasks"):
+            names.append("periodic")
+        if self.topic == "compute":
+            names.append("reconcile")
+        self._runs = {name: self._guarded(name) for name in names}
         if self._host_jobs is not None:
             self._host_jobs.add(self)
         else:
-            self._spawn("heartbeat", CONF.report_interval)
-            if hasattr(self.manager, "periodic_tasks"):
-                self._spawn("periodic", CONF.periodic_interval)
-            if self.topic == "compute":
-                self._spawn("reconcile", CONF.compute.reconcile_interval)
+            for name in names:
+                self._spawn(name)
         LOG.info("%s started on %s (version %s)", self.binary, self.host, self.version)
 
     # --- the background jobs ---------------------------------------------
-    def _heartbeat_once(self):
-        db_services.heartbeat(self.service_ref.id, self.version)
-        self.after_heartbeat()
+    def run_job(self, name, **share):
+        """One run of job `name` ("heartbeat", "periodic", "reconcile"), logged
+        as the service's own runs are. `share`: what HostJobs read for a
+        slice of services at once (see the `_<name>_once` methods)."""
+        self._runs[name](**share)
 
-    def after_heartbeat(self):
-        """What follows marking the service up: the usage audit, if an RPC
-        method changed the usage since the last one."""
+    def _heartbeat_once(self, marked_up=False):
+        """Mark the service up (unless HostJobs did: `marked_up`), then audit
+        the usage if an RPC method changed it since the last audit."""
+        if not marked_up:
+            db_services.heartbeat(self.service_ref.id, self.version)
         if hasattr(self.manager, "report"):
             self.manager.report(only_if_changed=True)
 
-    def _periodic_once(self):
-        self.manager.periodic_tasks()
+    def _periodic_once(self, **share):
+        self.manager.periodic_tasks(**share)
 
-    def _reconcile_once(self):
+    def _reconcile_once(self, unfinished=None):
         from lifeboat.compute import reconcile
-        reconcile.periodic(self.manager)
+        reconcile.periodic(self.manager, unfinished)
 
-    def _spawn(self, name, interval):
-        """Run job `name` every `interval` seconds until stop(): on the ticker
-        if there is one (first run spread over the interval), else on a thread
-        of its own (first run one interval after start)."""
-        run = self._guarded(name, interval)
+    @staticmethod
+    def _interval(name):
+        return {"heartbeat": CONF.report_interval,
+                "periodic": CONF.periodic_interval,
+                "reconcile": CONF.compute.reconcile_interval}[name]
+
+    def _spawn(self, name):
+        """Run job `name` at its interval until stop(): on the ticker if there
+        is one (first run spread over the interval), else on a thread of its
+        own (first run one interval after start)."""
+        run, interval = self._runs[name], self._interval(name)
         if self._ticker is not None:
             what = "%s of %s on %s" % (_JOBS[name][0], self.binary, self.host)
             self._jobs.append(self._ticker.add(interval, run, self._stop, what))
@@ -142,17 +156,18 @@ class Service:
         t.start()
         self._threads.append(t)
 
-    def _guarded(self, name, interval):
+    def _guarded(self, name):
         """`_<name>_once` that logs a failure once per outage, not every
         interval, and never raises."""
         once = getattr(self, "_%s_once" % name)
         what, traceback, recovery = _JOBS[name]
+        interval = self._interval(name)
         failing = False
 
-        def run():
+        def run(**share):
             nonlocal failing
             try:
-                once()
+                once(**share)
             except Exception as e:
                 if not failing:
                     (LOG.exception if traceback else LOG.error)(

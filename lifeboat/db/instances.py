@@ -267,7 +267,8 @@ def _after_marker(model, marker, sort_keys, sort_dirs):
     return sa.or_(*clauses)
 
 
-# The usage of a host with nothing on it or heading to it.
+# The usage of a host with nothing on it or heading to it: (instances, vcpus,
+# memory_mb, disk_gb), as usage_by_host gives it.
 NO_USAGE = (0, 0, 0, 0)
 
 

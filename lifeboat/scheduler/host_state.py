@@ -28,6 +28,7 @@ import datetime
 import sqlalchemy as sa
 
 from lifeboat.conf import CONF
+from lifeboat.db import instances as db_instances
 from lifeboat.db import models
 from lifeboat.db.engine import transaction
 from lifeboat.scheduler import snapshot
@@ -122,7 +123,7 @@ class HostStates:
             h = entry[1]
             h.host, h.vcpus, h.memory_mb, h.local_gb = host, vcpus, memory_mb, local_gb
             (h.num_instances, h.vcpus_used, h.memory_mb_used,
-             h.local_gb_used) = usage.get(host, snapshot.NO_USAGE)
+             h.local_gb_used) = usage.get(host, db_instances.NO_USAGE)
             h.enabled = not disabled
             # as db.services.is_up
             h.up = (not forced_down and last_seen_up is not None

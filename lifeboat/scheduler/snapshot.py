@@ -26,8 +26,6 @@ from lifeboat.db import instances as db_instances
 
 LOG = logging.getLogger(__name__)
 
-NO_USAGE = (0, 0, 0, 0)   # instances, vcpus, memory_mb, disk_gb
-
 # How long stop() waits for a background read in progress.
 _STOP_WAIT = 5
 
@@ -159,7 +157,8 @@ class UsageSnapshot(Snapshot):
         with self._lock:
             self._placements.append((self._clock(), host, usage))
             if self._value is not None:
-                self._value[host] = _add(self._value.get(host, NO_USAGE), usage)
+                self._value[host] = _add(
+                    self._value.get(host, db_instances.NO_USAGE), usage)
 
     def refresh(self, settled=False):
         """Read now. settled: first wait until the last placement is
@@ -181,7 +180,7 @@ class UsageSnapshot(Snapshot):
             self._placements.popleft()
         usage = dict(value)
         for _when, host, placed in self._placements:
-            usage[host] = _add(usage.get(host, NO_USAGE), placed)
+            usage[host] = _add(usage.get(host, db_instances.NO_USAGE), placed)
         return usage
 
 

@@ -224,11 +224,7 @@ class MigrationMixin:
         self._finish(report, FAILED, error=self._join_errors(report, message))
 
     def _poll(self, report, ended_by_feed=False):
-        # While the feed notices ends, the look at a running migration is its
-        # record alone (progress, and whether it ended after all); the server
-        # is read once the record is final or cannot be found.
-        progress_read = report.state == "migrating" and not ended_by_feed \
-            and self._feed_on()
+        progress_read = self._progress_first(report, ended_by_feed)
         if progress_read and self._progress(report) not in FINAL_MIGRATION_STATUSES:
             self._check_attempt_timeout(report)
             return
@@ -298,10 +294,17 @@ class MigrationMixin:
     def _progress_url(self, report):
         return "/servers/%s/migrations" % report.id
 
+    def _progress_first(self, report, ended_by_feed):
+        """Whether a look at `report` reads its migration record first. While
+        the feed notices ends (2.59+, so the record's progress is shown), a
+        look at a running migration is its record alone (progress, and whether
+        it ended after all); the server is read once the record is final or
+        cannot be found."""
+        return report.state == "migrating" and not ended_by_feed and self._feed_on()
+
     def _first_read(self, report, ended_by_feed):
         """The URL `_poll(report, ended_by_feed)` reads first (see _look)."""
-        if report.state == "migrating" and not ended_by_feed and self._feed_on() \
-                and self.cloud.at_least("2.23"):
+        if self._progress_first(report, ended_by_feed):
             return self._progress_url(report)
         return "/servers/%s" % report.id
 
