@@ -204,6 +204,32 @@ def test_max_concurrent_is_honoured(live):
     assert all(i["outcome"] == "migrated" for i in body["instances"])
 
 
+def test_no_wait_starts_what_max_concurrent_allows_and_returns(live):
+    """--no-wait: the first N migrations are requested, the command returns
+    without waiting for them (exit 1: the host is not empty yet), each
+    accepted one is reported started with the others not started, and a
+    re-run finishes the job."""
+    admin = live.admin
+    ids = _boot_many(admin, "nowait", 3)
+    with fake(live_migration_seconds=2.0):
+        r, body = _drain_json(live, "--max-concurrent", "2", "--no-wait")
+        assert r.returncode == 1, (r.stdout, r.stderr)
+        outcomes = sorted(i["outcome"] for i in body["instances"])
+        assert outcomes == ["not-started", "started", "started"], body
+        started = [i["id"] for i in body["instances"] if i["outcome"] == "started"]
+        # Returned while they run: each has its migration in progress.
+        for sid in started:
+            assert migrations_of(admin, sid)[0]["status"] in IN_PROGRESS
+        assert _service(admin, "host1")["status"] == "disabled"
+    for sid in started:
+        admin.wait_for(sid, task_state=None)
+    r, body = _drain_json(live)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert set(_servers_on(admin, "host1")) == set()
+    moved = {i["id"]: i["outcome"] for i in body["instances"]}
+    assert moved == {sid: "migrated" for sid in ids if sid not in started}, body
+
+
 def test_failed_destination_is_retried_once_on_another_host(live):
     admin = live.admin
     # Fill host3 a little so that the scheduler prefers host2 (most free RAM).
