@@ -532,3 +532,38 @@ def test_progress_is_read_while_shown_and_not_while_nobody_watches(live):
         else:
             assert seen.mid_flight == []
         drain_lib.undrain(drain_lib.as_cloud(conn), "host1")
+
+
+def test_feed_asks_often_only_while_a_migration_may_end(live):
+    """One at a time, the changes-since feed waits while the migration in
+    flight is younger than the quickest this drain has seen end, then asks
+    every notice_interval: the second migration is noticed as promptly as the
+    first, with a fraction of the requests a steady 0.05 s pace would make."""
+    admin = live.admin
+    cloud = drain_lib.as_cloud(_sdk(live))
+    feed = []
+    request = cloud.request
+
+    def counting(method, url, *args, **kw):
+        if url.startswith("/os-migrations?source_compute="):
+            feed.append(time.monotonic())
+        return request(method, url, *args, **kw)
+
+    cloud.request = counting
+    _boot_many(admin, "feed", 2)
+    seconds = 2.0
+    with fake(live_migration_seconds=seconds):
+        result = drain_lib.Drainer(
+            cloud, "host1", max_concurrent=1, settle=0.05, notice_interval=0.05,
+            handle_signals=False, observer=_ProgressSeen(False)).run()
+    assert result.exit_code == 0, result.as_dict()
+    first, second = sorted(result.instances, key=lambda r: r.started_at)
+    assert (first.outcome, second.outcome) == ("migrated", "migrated")
+    # The second is followed up about as soon after its end as the first.
+    assert second.duration < first.duration + 0.5, (first.duration, second.duration)
+    during = [t for t in feed if second.started_at <= t <= second.ended_at]
+    steady = second.duration / 0.05
+    assert 1 <= len(during) < steady / 3, (len(during), steady)
+    # The first, with nothing known yet, was asked about at the steady pace.
+    before = [t for t in feed if first.started_at <= t <= first.ended_at]
+    assert len(before) > first.duration / 0.05 / 2, (len(before), first.duration)

@@ -26,10 +26,11 @@ the microversion chosen as the CLI chooses it: 2.105 against Lifeboat):
    migration that fails is retried once, naming another host (enabled, up,
    not the drained host, not the one that failed, with room).
 4. Ends are noticed with one GET /os-migrations?source_compute=H&
-   migration_type=live-migration&changes-since=T every `notice_interval`
-   (0.1 s; 2.59+) for all the migrations in flight, and each server in flight
-   is looked at every `poll_interval` (0.5 s): a freed slot is refilled within
-   about 0.1 s.
+   migration_type=live-migration&changes-since=T (2.59+) for all the
+   migrations in flight, every `notice_interval` (0.05 s) while one of them
+   may end (none younger than the quickest end seen so far), and each server
+   in flight is looked at every `poll_interval` (0.5 s): a freed slot is
+   refilled within about 0.05 s.
 5. At the end the marker is removed from the reason (the service stays
    disabled: the host is in maintenance) and the host is listed again: the
    drain succeeded only if it is empty.

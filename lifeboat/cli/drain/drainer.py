@@ -55,10 +55,11 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
                        (GET /servers/{id}, and its migration's progress).
     notice_interval:   seconds between two checks, with one request for all
                        the migrations in flight, for migrations that ended
-                       (/os-migrations changes-since, 2.59+): an ended one is
-                       followed up at once, so a freed slot is refilled within
-                       about this long. 0 or None: off (then, and below 2.59,
-                       ends are noticed by the looks every poll_interval).
+                       (/os-migrations changes-since, 2.59+), while one of them
+                       may end: an ended one is followed up at once, so a freed
+                       slot is refilled within about this long. 0 or None: off
+                       (then, and below 2.59, ends are noticed by the looks
+                       every poll_interval).
     handle_signals:    when run in the main thread, SIGINT/SIGTERM call stop()
                        (a second SIGINT stops following at once).
     """
@@ -68,7 +69,7 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
                  force=False, abort_on_interrupt=False, timeout=1800.0,
                  poll_interval=0.5, observer=None, microversion=None,
                  handle_signals=True, settle=0.5, marker_check_interval=2.0,
-                 notice_interval=0.1):
+                 notice_interval=0.05):
         if int(max_concurrent) < 1:
             raise ValueError("max_concurrent must be at least 1")
         self.cloud = as_cloud(conn, microversion)
@@ -109,6 +110,7 @@ class Drainer(ClaimMixin, PlacementMixin, MigrationMixin):
         self._feed_since = None        # changes-since of the next feed request
         self._floor = self._floor_at = None   # see MigrationMixin._known_max_id
         self._feed_due = 0.0
+        self._quickest = None          # seconds of the quickest end seen (_next_feed)
         self._feed_off = False
         self._pool = None              # request threads (_together)
         self._prefetched = {}          # url -> answer fetched ahead (_look)

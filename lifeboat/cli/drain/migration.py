@@ -6,14 +6,18 @@ another; ...), retry a failed migration once on another host, poll the
 server and its migration record until the migration ends, work out where it
 went and why it failed, and abort running migrations on request.
 
-Noticing ends quickly (`_noticed_ends`): every `notice_interval` one
+Noticing ends quickly (`_noticed_ends`): one
 GET /os-migrations?source_compute=HOST&migration_type=live-migration&
 changes-since=T (2.59+) shows which of the host's migrations changed; one of
 ours in a final status is followed up at once, so its slot is refilled within
 about `notice_interval` whatever `poll_interval` is (the per-server look, which
 also catches what the migration records cannot show, such as a deleted
 server). T is kept in the API's clock (the records' own timestamps, less
-`FEED_MARGIN`), so the client's clock does not matter.
+`FEED_MARGIN`), so the client's clock does not matter. The feed asks every
+`notice_interval` only while a migration may end (`_next_feed`): while every
+migration in flight is younger than the quickest this drain has seen end, it
+waits for the first of them to come due, so a one-at-a-time drain of
+migrations of minutes does not ask twenty times a second all along.
 
 A mixin of `Drainer` (drainer.py): it uses the drainer's attributes and its
 `_choose`, `_finish`, `_wait`, `_classify` and `_label`.
@@ -36,6 +40,11 @@ _DEST_UNSUPPORTED = re.compile(r"not supported by the destination compute node "
 # How far back of the newest change seen the next changes-since starts: a record
 # updated a moment before another but committed after it is not missed.
 FEED_MARGIN = datetime.timedelta(seconds=2)
+# A migration in flight may end once its age reaches this share of the
+# quickest one this drain has seen end (see _next_feed); until then, the feed
+# waits at most QUIET_NOTICE_FACTOR x notice_interval between requests.
+DUE_SHARE = 0.9
+QUIET_NOTICE_FACTOR = 20
 # Seconds between two looks at a running migration's progress while the feed
 # notices ends (see _look_interval), and when nothing shows the progress.
 FEED_LOOK_INTERVAL = 1.0
@@ -371,8 +380,27 @@ class MigrationMixin:
                 continue
             if report.state == "migrating":
                 report.ended_record = m
+                took = now - report.attempt_started
+                if self._quickest is None or took < self._quickest:
+                    self._quickest = took
             ended.add(report.id)
+        self._feed_due = self._next_feed(
+            [r for r in watched.values() if r.id not in ended], now)
         return ended
+
+    def _next_feed(self, watched, now):
+        """When the feed asks next: after notice_interval while one of the
+        `watched` reports' migrations may end; otherwise when the first of
+        them comes due (DUE_SHARE of the quickest end seen so far), after
+        QUIET_NOTICE_FACTOR x notice_interval at the latest. Before any end
+        (nothing known yet) and for migrations we wait for (started by
+        others, their age unknown), every notice_interval."""
+        soon = now + self.notice_interval
+        if self._quickest is None or not watched:
+            return soon
+        due = [r.attempt_started + DUE_SHARE * self._quickest
+               if r.state == "migrating" else now for r in watched]
+        return max(soon, min(due + [now + QUIET_NOTICE_FACTOR * self.notice_interval]))
 
     def _advance_feed(self, records, start):
         """The next changes-since: the newest change seen, less FEED_MARGIN. At
