@@ -567,3 +567,46 @@ def test_feed_asks_often_only_while_a_migration_may_end(live):
     # The first, with nothing known yet, was asked about at the steady pace.
     before = [t for t in feed if first.started_at <= t <= first.ended_at]
     assert len(before) > first.duration / 0.05 / 2, (len(before), first.duration)
+
+
+def test_feed_slows_to_its_old_pace_for_an_overdue_migration(live):
+    """A migration that runs far longer than the quickest one completed so far
+    is no longer expected to end any moment: past twice that, the feed asks
+    every 2 x notice_interval instead of every notice_interval."""
+    admin = live.admin
+    cloud = drain_lib.as_cloud(_sdk(live))
+    feed = []
+    request = cloud.request
+
+    def counting(method, url, *args, **kw):
+        if url.startswith("/os-migrations?source_compute="):
+            feed.append(time.monotonic())
+        return request(method, url, *args, **kw)
+
+    cloud.request = counting
+    ids = _boot_many(admin, "overdue", 2)
+    result = {}
+    with fake(live_migration_seconds=0.5):
+        drain = threading.Thread(target=lambda: result.update(run=drain_lib.Drainer(
+            cloud, "host1", max_concurrent=1, settle=0.05, notice_interval=0.05,
+            handle_signals=False, observer=_ProgressSeen(False)).run()))
+        drain.start()
+        # The first transfer has read its duration (0.5 s) once it runs; the
+        # second, started after it, reads 3 s.
+        admin.wait_until(lambda: [m for m in migrations_of(admin, ids[0]) +
+                                  migrations_of(admin, ids[1])
+                                  if m["status"] == "running"], "a running migration")
+        with fake(live_migration_seconds=3.0):
+            drain.join(60)
+    run = result["run"]
+    assert run.exit_code == 0, run.as_dict()
+    first, second = sorted(run.instances, key=lambda r: r.started_at)
+    assert (first.outcome, second.outcome) == ("migrated", "migrated")
+    assert first.duration < 1.5 < 3.0 < second.duration, (first.duration,
+                                                          second.duration)
+    overdue_from = second.started_at + 2 * first.duration + 0.2
+    overdue = [t for t in feed if overdue_from <= t <= second.ended_at - 0.2]
+    seconds = second.ended_at - 0.2 - overdue_from
+    assert seconds > 1.0, seconds
+    assert seconds / 0.1 * 0.6 <= len(overdue) <= seconds / 0.1 * 1.3, \
+        (len(overdue), seconds)

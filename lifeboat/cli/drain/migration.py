@@ -15,9 +15,10 @@ also catches what the migration records cannot show, such as a deleted
 server). T is kept in the API's clock (the records' own timestamps, less
 `FEED_MARGIN`), so the client's clock does not matter. The feed asks every
 `notice_interval` only while a migration may end (`_next_feed`): while every
-migration in flight is younger than the quickest this drain has seen end, it
-waits for the first of them to come due, so a one-at-a-time drain of
-migrations of minutes does not ask twenty times a second all along.
+migration in flight is younger than the quickest this drain has seen
+complete, it waits for the first of them to come due, and one that runs far
+longer is asked about at the slower pace of before, so a drain of migrations
+of minutes does not ask twenty times a second all along.
 
 A mixin of `Drainer` (drainer.py): it uses the drainer's attributes and its
 `_choose`, `_finish`, `_wait`, `_classify` and `_label`.
@@ -40,11 +41,15 @@ _DEST_UNSUPPORTED = re.compile(r"not supported by the destination compute node "
 # How far back of the newest change seen the next changes-since starts: a record
 # updated a moment before another but committed after it is not missed.
 FEED_MARGIN = datetime.timedelta(seconds=2)
-# A migration in flight may end once its age reaches this share of the
-# quickest one this drain has seen end (see _next_feed); until then, the feed
-# waits at most QUIET_NOTICE_FACTOR x notice_interval between requests.
+# A migration in flight may end once its age reaches DUE_SHARE of the quickest
+# one this drain has seen complete (see _next_feed); until then the feed waits,
+# QUIET_NOTICE_FACTOR x notice_interval at most. Past OVERDUE_SHARE of it, its
+# end is no longer expected any moment: the feed asks every
+# OVERDUE_NOTICE_FACTOR x notice_interval (0.1 s, the pace before session 5).
 DUE_SHARE = 0.9
+OVERDUE_SHARE = 2.0
 QUIET_NOTICE_FACTOR = 20
+OVERDUE_NOTICE_FACTOR = 2
 # Seconds between two looks at a running migration's progress while the feed
 # notices ends (see _look_interval), and when nothing shows the progress.
 FEED_LOOK_INTERVAL = 1.0
@@ -381,7 +386,8 @@ class MigrationMixin:
             if report.state == "migrating":
                 report.ended_record = m
                 took = now - report.attempt_started
-                if self._quickest is None or took < self._quickest:
+                if m.get("status") in ("completed", "done") and \
+                        (self._quickest is None or took < self._quickest):
                     self._quickest = took
             ended.add(report.id)
         self._feed_due = self._next_feed(
@@ -389,18 +395,28 @@ class MigrationMixin:
         return ended
 
     def _next_feed(self, watched, now):
-        """When the feed asks next: after notice_interval while one of the
-        `watched` reports' migrations may end; otherwise when the first of
-        them comes due (DUE_SHARE of the quickest end seen so far), after
-        QUIET_NOTICE_FACTOR x notice_interval at the latest. Before any end
-        (nothing known yet) and for migrations we wait for (started by
-        others, their age unknown), every notice_interval."""
-        soon = now + self.notice_interval
-        if self._quickest is None or not watched:
-            return soon
-        due = [r.attempt_started + DUE_SHARE * self._quickest
-               if r.state == "migrating" else now for r in watched]
-        return max(soon, min(due + [now + QUIET_NOTICE_FACTOR * self.notice_interval]))
+        """When the feed asks next. Every notice_interval while one of the
+        `watched` reports' migrations may end: its age is between DUE_SHARE
+        and OVERDUE_SHARE of the quickest completed so far, or nothing is
+        known yet (no end seen, or a migration we wait for, started by
+        others). Otherwise when the first comes due, QUIET_NOTICE_FACTOR x
+        notice_interval at the latest, and every OVERDUE_NOTICE_FACTOR x
+        notice_interval while one is overdue."""
+        quickest = self._quickest
+        if quickest is None or not watched:
+            return now + self.notice_interval
+        wait = QUIET_NOTICE_FACTOR * self.notice_interval
+        for report in watched:
+            if report.state != "migrating":
+                return now + self.notice_interval
+            age = now - report.attempt_started
+            if age < DUE_SHARE * quickest:
+                wait = min(wait, DUE_SHARE * quickest - age)
+            elif age < OVERDUE_SHARE * quickest:
+                return now + self.notice_interval
+            else:
+                wait = min(wait, OVERDUE_NOTICE_FACTOR * self.notice_interval)
+        return now + max(self.notice_interval, wait)
 
     def _advance_feed(self, records, start):
         """The next changes-since: the newest change seen, less FEED_MARGIN. At
