@@ -14,12 +14,12 @@ OPTS = [
                help="Threads that run the compute services' heartbeats, "
                     "periodic tasks and migration reconciliation, shared by "
                     "all the compute hosts of the process (one timer thread "
-                    "hands them the jobs that are due). A thread per job "
-                    "would be three per host, 3,000 at 1,000 simulated hosts, "
-                    "all competing for the database pool; a few threads "
-                    "bound the background work's share of the pool and "
-                    "leave the rest to the API. Raise it if the log warns "
-                    "that the workers cannot keep up."),
+                    "hands them the jobs that are due: three jobs in all, "
+                    "each serving a slice of the hosts with one statement, "
+                    "plus the scheduler's and other services' own). A few "
+                    "threads bound the background work's share of the "
+                    "database pool and leave the rest to the API. Raise it "
+                    "if the log warns that the workers cannot keep up."),
 ]
 
 
