@@ -45,7 +45,8 @@ FEED_MARGIN = datetime.timedelta(seconds=2)
 # one this drain has seen complete (see _next_feed); until then the feed waits,
 # QUIET_NOTICE_FACTOR x notice_interval at most. Past OVERDUE_SHARE of it, its
 # end is no longer expected any moment: the feed asks every
-# OVERDUE_NOTICE_FACTOR x notice_interval (0.1 s, the pace before session 5).
+# OVERDUE_NOTICE_FACTOR x notice_interval (0.1 s by default: the steady pace
+# that a drain kept before it paced itself by due ends).
 DUE_SHARE = 0.9
 OVERDUE_SHARE = 2.0
 QUIET_NOTICE_FACTOR = 20
