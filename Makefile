@@ -22,8 +22,8 @@ run: install
 test: install
 	bash scripts/ensure-services.sh
 	bash scripts/install-libvirt.sh
-	bash scripts/run-suite.sh unit 300 -n 2 -m "not fuzz and not distributed and not libvirt and not clients"
-	bash scripts/run-suite.sh fuzz 180 -m fuzz
+	bash scripts/run-suite.sh unit 300 -n 3 -m "not fuzz and not distributed and not libvirt and not clients"
+	bash scripts/run-suite.sh fuzz 180 -n 2 -m fuzz
 	bash scripts/run-suite.sh distributed 600 -m distributed
 	bash scripts/setup-keystone.sh
 	bash scripts/run-suite.sh clients 600 -m clients
