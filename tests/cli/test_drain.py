@@ -534,12 +534,9 @@ def test_progress_is_read_while_shown_and_not_while_nobody_watches(live):
         drain_lib.undrain(drain_lib.as_cloud(conn), "host1")
 
 
-def test_feed_asks_often_only_while_a_migration_may_end(live):
-    """One at a time, the changes-since feed waits while the migration in
-    flight is younger than the quickest this drain has seen end, then asks
-    every notice_interval: the second migration is noticed as promptly as the
-    first, with a fraction of the requests a steady 0.05 s pace would make."""
-    admin = live.admin
+def _feed_counted(live):
+    """A Cloud for the Drainer, and the list of the times it sent a
+    changes-since feed request (GET /os-migrations?source_compute=...)."""
     cloud = drain_lib.as_cloud(_sdk(live))
     feed = []
     request = cloud.request
@@ -550,6 +547,16 @@ def test_feed_asks_often_only_while_a_migration_may_end(live):
         return request(method, url, *args, **kw)
 
     cloud.request = counting
+    return cloud, feed
+
+
+def test_feed_asks_often_only_while_a_migration_may_end(live):
+    """One at a time, the changes-since feed waits while the migration in
+    flight is younger than the quickest this drain has seen end, then asks
+    every notice_interval: the second migration is noticed as promptly as the
+    first, with a fraction of the requests a steady 0.05 s pace would make."""
+    admin = live.admin
+    cloud, feed = _feed_counted(live)
     _boot_many(admin, "feed", 2)
     seconds = 2.0
     with fake(live_migration_seconds=seconds):
@@ -574,16 +581,7 @@ def test_feed_slows_to_its_old_pace_for_an_overdue_migration(live):
     is no longer expected to end any moment: past twice that, the feed asks
     every 2 x notice_interval instead of every notice_interval."""
     admin = live.admin
-    cloud = drain_lib.as_cloud(_sdk(live))
-    feed = []
-    request = cloud.request
-
-    def counting(method, url, *args, **kw):
-        if url.startswith("/os-migrations?source_compute="):
-            feed.append(time.monotonic())
-        return request(method, url, *args, **kw)
-
-    cloud.request = counting
+    cloud, feed = _feed_counted(live)
     ids = _boot_many(admin, "overdue", 2)
     result = {}
     with fake(live_migration_seconds=0.5):
